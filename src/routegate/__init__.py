@@ -1,0 +1,7 @@
+"""routegate: gate routing-policy changes like deployments."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,357 @@
+"""Eval suites: a folder with ``suite.yaml``, an examples table and a recordings table.
+
+docs/suites.md documents the format. Tables are read with pyarrow (parquet, or
+JSON Lines for hand-written suites) and stay Arrow tables: nothing here
+iterates rows in Python except to describe the first few problems found.
+For table problems, ``line`` is the 1-based row and ``col`` the 1-based column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+from pydantic import Field
+
+from routegate.errors import InputError, Problem, errors_only
+from routegate.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
+from routegate.schema import Frozen, validate_document
+from routegate.sources import resolve_inside
+from routegate.yamlsource import parse_yaml
+
+SUITE_FILE = "suite.yaml"
+MAX_LISTED = 10
+"""At most this many offending rows are listed per problem."""
+
+SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")]
+
+
+class Provenance(Frozen):
+    """Where the suite's data came from."""
+
+    repository: str = Field(min_length=1)
+    commit: str = ""
+    path: str = ""
+    license: str = Field(min_length=1)
+    notes: str = ""
+
+
+class Scoring(Frozen):
+    """How quality (and, optionally, confidence) is computed for a response."""
+
+    scorer: Name = "judge"
+    """Registered scorer name: ``judge`` passes the recorded ``quality`` column through."""
+    options: dict[str, Any] = {}
+    """Scorer options (e.g. ``pattern`` for ``regex``)."""
+    confidence: Name | None = None
+    """Scorer whose 0/1 verdict on a response serves as its confidence when the recording has none."""
+
+
+class Columns(Frozen):
+    """Which recorded columns were measured and which were modelled (and how)."""
+
+    measured: tuple[str, ...] = ()
+    modelled: dict[str, str] = {}
+    """Column name -> one sentence on how it was derived."""
+
+
+class SuiteManifest(Frozen):
+    """The contents of ``suite.yaml``."""
+
+    name: Name
+    version: SemVer
+    description: str = ""
+    source: Provenance
+    examples: str = "examples.parquet"
+    """Examples table, relative to the suite folder (``.parquet`` or ``.jsonl``)."""
+    recordings: str = "recordings.parquet"
+    """Recordings table, relative to the suite folder (``.parquet`` or ``.jsonl``)."""
+    slices: tuple[str, ...] = ("task_type",)
+    """Example columns that reports break results down by."""
+    scoring: Scoring = Scoring()
+    columns: Columns = Columns()
+
+
+MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
+EXAMPLE_COLUMNS: dict[str, pa.DataType] = {
+    "id": pa.string(),
+    "messages": pa.list_(MESSAGE),
+    "task_type": pa.string(),
+    "pii": pa.bool_(),
+    "stakes": pa.string(),
+    "sla": pa.string(),
+}
+EXAMPLE_OPTIONAL: dict[str, pa.DataType] = {
+    "tags": pa.list_(pa.string()),
+    "reference": pa.string(),
+    "input_tokens": pa.int64(),
+    "arrival_ms": pa.float64(),
+}
+RECORDING_COLUMNS: dict[str, pa.DataType] = {
+    "example_id": pa.string(),
+    "model": pa.string(),
+    "response": pa.string(),
+    "input_tokens": pa.int64(),
+    "output_tokens": pa.int64(),
+    "latency_ms": pa.float64(),
+    "error": pa.string(),
+}
+RECORDING_OPTIONAL: dict[str, pa.DataType] = {
+    "confidence": pa.float64(),
+    "quality": pa.float64(),
+    "ttft_ms": pa.float64(),
+    "finish_reason": pa.string(),
+}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A loaded, validated suite. ``examples`` and ``recordings`` have every optional column filled."""
+
+    manifest: SuiteManifest
+    folder: Path
+    examples: pa.Table
+    recordings: pa.Table
+    sha256: str
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+
+def estimate_tokens(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Token estimate of texts: ceil(characters / 4), the documented rule of thumb."""
+    lengths = pc.fill_null(pc.utf8_length(texts), 0).to_numpy(zero_copy_only=False)
+    return pa.array(np.ceil(lengths / 4).astype(np.int64))
+
+
+def message_text(messages: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """All message contents of each request joined by newlines (for size estimates and scanning)."""
+    arr = messages.combine_chunks() if isinstance(messages, pa.ChunkedArray) else messages
+    flat = pc.fill_null(pc.struct_field(arr.flatten(), "content"), "")
+    offsets = arr.offsets
+    joined = pa.ListArray.from_arrays(offsets, flat)
+    return pc.binary_join(joined, "\n")
+
+
+def _read_table(path: Path, display: str) -> pa.Table:
+    try:
+        if path.suffix == ".parquet":
+            return pq.read_table(path)
+        if path.suffix == ".jsonl":
+            return pajson.read_json(path)
+    except FileNotFoundError:
+        raise InputError.single(display, "file not found") from None
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError.single(display, f"cannot read table: {exc}") from None
+    raise InputError.single(display, "tables must end in .parquet or .jsonl")
+
+
+def _conform(
+    table: pa.Table,
+    required: dict[str, pa.DataType],
+    optional: dict[str, pa.DataType],
+    display: str,
+) -> tuple[pa.Table, list[Problem]]:
+    """Check required columns and cast known columns to their documented types."""
+    problems: list[Problem] = []
+    names = table.column_names
+    for name, kind in required.items():
+        if name not in names:
+            problems.append(
+                Problem(display, 0, 0, name, f"missing required column {name!r} ({kind}); required: {', '.join(required)}")
+            )
+    if problems:
+        return table, problems
+    for name, kind in {**required, **optional}.items():
+        if name not in names:
+            continue
+        col = names.index(name)
+        try:
+            table = table.set_column(col, name, table.column(name).cast(kind))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            problems.append(
+                Problem(display, 0, col + 1, name, f"column {name!r} has type {table.column(name).type}; expected {kind}")
+            )
+    return table, problems
+
+
+def _rows_problem(display: str, table: pa.Table, column: str, mask: np.ndarray, message: str) -> Problem | None:
+    """One problem naming the first offending rows of ``mask``."""
+    rows = np.flatnonzero(mask)
+    if rows.size == 0:
+        return None
+    first = int(rows[0])
+    listed = ", ".join(str(int(r) + 1) for r in rows[:MAX_LISTED])
+    more = f" (and {rows.size - MAX_LISTED} more)" if rows.size > MAX_LISTED else ""
+    col = table.column_names.index(column) + 1 if column in table.column_names else 0
+    return Problem(display, first + 1, col, column, f"{message}; {rows.size} rows: {listed}{more}")
+
+
+def _null_mask(col: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def check_examples(table: pa.Table, display: str) -> tuple[pa.Table, list[Problem]]:
+    table, problems = _conform(table, EXAMPLE_COLUMNS, EXAMPLE_OPTIONAL, display)
+    if problems:
+        return table, problems
+    found: list[Problem | None] = []
+    ids = table.column("id")
+    found.append(_rows_problem(display, table, "id", _null_mask(ids) | (pc.utf8_length(pc.fill_null(ids, "")).to_numpy(zero_copy_only=False) == 0), "empty id"))
+    dup = _duplicates(pc.fill_null(ids, "").to_numpy(zero_copy_only=False))
+    found.append(_rows_problem(display, table, "id", dup, "duplicate id; every example id must be unique"))
+    for name in ("messages", "task_type", "pii", "stakes", "sla"):
+        found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), f"{name} is empty"))
+    stakes = pc.fill_null(table.column("stakes"), "normal")
+    bad_stakes = ~np.asarray(pc.is_in(stakes, pa.array(STAKES)).to_numpy(zero_copy_only=False), dtype=bool)
+    found.append(_rows_problem(display, table, "stakes", bad_stakes, f"unknown stakes; allowed: {', '.join(STAKES)}"))
+    for name in ("input_tokens", "arrival_ms"):
+        if name in table.column_names:
+            values = table.column(name).to_numpy(zero_copy_only=False).astype(float)
+            found.append(_rows_problem(display, table, name, ~(values >= 0), f"{name} must be a number >= 0"))
+    return _fill_examples(table), [p for p in found if p is not None]
+
+
+def _fill_examples(table: pa.Table) -> pa.Table:
+    n = table.num_rows
+    if "tags" not in table.column_names:
+        table = table.append_column("tags", pa.array([[]] * n, pa.list_(pa.string())) if n else pa.array([], pa.list_(pa.string())))
+    if "reference" not in table.column_names:
+        table = table.append_column("reference", pa.nulls(n, pa.string()))
+    if "input_tokens" not in table.column_names:
+        table = table.append_column("input_tokens", estimate_tokens(message_text(table.column("messages"))))
+    if "arrival_ms" not in table.column_names:
+        table = table.append_column("arrival_ms", pa.array(np.arange(n, dtype=np.float64) * 1000.0))
+    return table
+
+
+def check_recordings(table: pa.Table, examples: pa.Table, display: str) -> tuple[pa.Table, list[Problem]]:
+    table, problems = _conform(table, RECORDING_COLUMNS, RECORDING_OPTIONAL, display)
+    if problems:
+        return table, problems
+    found: list[Problem | None] = []
+    for name in ("example_id", "model"):
+        found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), f"{name} is empty"))
+    for name in ("input_tokens", "output_tokens", "latency_ms"):
+        values = table.column(name).to_numpy(zero_copy_only=False).astype(float)
+        found.append(_rows_problem(display, table, name, ~(values >= 0), f"{name} must be a number >= 0 (not NaN, negative or empty)"))
+    for name in ("confidence", "quality"):
+        if name in table.column_names:
+            values = table.column(name).to_numpy(zero_copy_only=False).astype(float)
+            bad = ~np.isnan(values) & ~((values >= 0) & (values <= 1))
+            found.append(_rows_problem(display, table, name, bad | _nan_not_null(table.column(name)), f"{name} must be empty or in [0, 1]"))
+    errors = pc.fill_null(table.column("error"), "")
+    allowed = pa.array(["", *ERROR_KINDS])
+    bad_error = ~np.asarray(pc.is_in(errors, allowed).to_numpy(zero_copy_only=False), dtype=bool)
+    found.append(_rows_problem(display, table, "error", bad_error, f"unknown error kind; allowed: empty (success), {', '.join(ERROR_KINDS)}"))
+    known = pc.is_in(table.column("example_id"), examples.column("id")).to_numpy(zero_copy_only=False)
+    found.append(_rows_problem(display, table, "example_id", ~np.asarray(known, dtype=bool), "recording for an unknown example id"))
+    keys = pc.binary_join_element_wise(pc.fill_null(table.column("example_id"), ""), pc.fill_null(table.column("model"), ""), "\x00")
+    found.append(_rows_problem(display, table, "model", _duplicates(keys.to_numpy(zero_copy_only=False)), "duplicate (example_id, model) recording"))
+    return _fill_recordings(table), [p for p in found if p is not None]
+
+
+def _nan_not_null(col: pa.ChunkedArray) -> np.ndarray:
+    """NaN values that are not nulls (an explicit NaN is an error; a null means 'not recorded')."""
+    return np.asarray(pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _fill_recordings(table: pa.Table) -> pa.Table:
+    n = table.num_rows
+    for name, kind in RECORDING_OPTIONAL.items():
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(n, kind))
+    return table.set_column(table.column_names.index("error"), "error", pc.fill_null(table.column("error"), ""))
+
+
+def _duplicates(values: np.ndarray) -> np.ndarray:
+    """Mask of every value after its first occurrence."""
+    if values.size == 0:
+        return np.zeros(0, dtype=bool)
+    _, first = np.unique(values, return_index=True)
+    mask = np.ones(values.size, dtype=bool)
+    mask[first] = False
+    return mask
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def suite_sha256(manifest: SuiteManifest, files: dict[str, Path]) -> str:
+    """sha256 over the manifest's canonical hash and the bytes of every data file."""
+    parts = {"manifest": canonical_sha256(manifest), **{k: file_sha256(v) for k, v in sorted(files.items())}}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def load_suite(folder: str | Path) -> Suite:
+    """Load and validate a suite folder (or its ``suite.yaml``); raise ``InputError`` on any problem."""
+    folder = Path(folder)
+    if folder.name == SUITE_FILE:
+        folder = folder.parent
+    manifest_path = folder / SUITE_FILE
+    display = str(manifest_path)
+    if not folder.is_dir():
+        raise InputError.single(str(folder), "suite folder not found")
+    if not manifest_path.is_file():
+        raise InputError.single(display, f"a suite folder must hold {SUITE_FILE}")
+    try:
+        text = manifest_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError.single(display, "not valid UTF-8") from None
+    doc = parse_yaml(text, display)
+    manifest = validate_document(SuiteManifest, doc)
+    files: dict[str, Path] = {}
+    for key in ("examples", "recordings"):
+        line, col = doc.position((key,))
+        files[key] = resolve_inside(folder, getattr(manifest, key), file=display, field=key, line=line, col=col)
+    ex_display = str(folder / manifest.examples)
+    rec_display = str(folder / manifest.recordings)
+    examples, problems = check_examples(_read_table(files["examples"], ex_display), ex_display)
+    if errors_only(problems):
+        raise InputError(problems)
+    recordings, rec_problems = check_recordings(_read_table(files["recordings"], rec_display), examples, rec_display)
+    problems += rec_problems
+    for i, name in enumerate(manifest.slices):
+        if name not in examples.column_names:
+            problems.append(doc.problem(("slices", i), f"slice column {name!r} is not in the examples table; columns: {', '.join(examples.column_names)}"))
+    if examples.num_rows == 0:
+        problems.append(Problem(ex_display, 0, 0, "-", "the examples table is empty"))
+    if errors_only(problems):
+        raise InputError(problems)
+    return Suite(
+        manifest=manifest,
+        folder=folder,
+        examples=examples,
+        recordings=recordings,
+        sha256=suite_sha256(manifest, files),
+        warnings=tuple(problems),
+    )
+
+
+def check_suite_models(suite: Suite, known: set[str], catalog_display: str) -> list[Problem]:
+    """Problems for recordings of models the catalog does not know."""
+    models = pc.unique(suite.recordings.column("model")).to_pylist()
+    display = str(suite.folder / suite.manifest.recordings)
+    return [
+        Problem(display, 0, 0, "model", f"model {m!r} is not in the catalog {catalog_display}")
+        for m in sorted(x for x in models if x is not None and x not in known)
+    ]
