@@ -110,3 +110,71 @@ def coverage(policy: str, suite: str, limit: int) -> None:
         if missing.num_rows > limit:
             click.echo(f"  ... and {missing.num_rows - limit} more")
         sys.exit(EXIT_GATE_FAILED)
+
+
+def _progress_hook(enabled: bool) -> tuple[Any, Any]:
+    """A rich status line on a terminal (never in CI or when piped); ``(hook, context)``."""
+    import contextlib
+    import os
+
+    if not enabled or os.environ.get("CI") or not sys.stderr.isatty():
+        return None, contextlib.nullcontext()
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    task = progress.add_task("replaying", total=None)
+
+    def hook(step: int, pending: int) -> None:
+        progress.update(task, description=f"replay step {step}: {pending:,} requests pending")
+
+    return hook, progress
+
+
+@main.command()
+@click.option("--policy", "policy_spec", required=True, help="Policy file or git:REF:path.")
+@click.option("--suite", "suite_paths", multiple=True, required=True, help="Suite folder; repeat for several.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--on-missing",
+    type=click.Choice(["error", "skip"]),
+    default="error",
+    show_default=True,
+    help="A needed recording is missing: stop before any work (error) or count the call as failed (skip).",
+)
+@click.option("--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported in the summary.")
+@click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI.")
+@_report_input_errors
+def run(policy_spec: str, suite_paths: tuple[str, ...], out_dir: str, on_missing: str, seed: int | None, progress: bool) -> None:
+    """Replay one policy over one or more suites: traces.parquet, summary.json, summary.md."""
+    from pathlib import Path
+
+    from routegate.pipeline import RunOptions, run_policy
+    from routegate.policy import load_policy
+    from routegate.run_report import render_run_markdown
+    from routegate.stats import DEFAULT_SEED
+    from routegate.suite import load_suite
+    from routegate.writer import write_json_atomic, write_parquet_atomic, write_text_atomic
+
+    policy = load_policy(policy_spec)
+    suites = [load_suite(p) for p in suite_paths]
+    names = [s.name for s in suites]
+    if len(set(names)) != len(names):
+        raise InputError.single(",".join(suite_paths), "the same suite is given twice")
+    hook, context = _progress_hook(progress)
+    with context:
+        result = run_policy(
+            policy,
+            suites,
+            RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook),  # type: ignore[arg-type]
+        )
+    out = Path(out_dir)
+    write_parquet_atomic(out / "traces.parquet", result.traces)
+    write_json_atomic(out / "summary.json", result.summary)
+    write_text_atomic(out / "summary.md", render_run_markdown(result.summary))
+    overall = result.summary["metrics"]["overall"]
+    click.echo(
+        f"{policy.name}: {overall['n']:,} requests, quality {100 * overall['quality']['mean']:.1f}%, "
+        f"${overall['cost_per_1k_usd']:.4f} per 1k, p95 {overall['latency_ms']['p95']:,.0f} ms, "
+        f"errors {100 * overall['error_rate']:.2f}% -> {out / 'summary.md'}"
+    )

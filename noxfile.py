@@ -1,0 +1,36 @@
+"""Developer tasks. ``nox -s tests`` is what CI runs; ``nox -s demo`` is the README's first command."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests"]
+
+PYTHON = False if os.environ.get("ROUTEGATE_NOX_NO_VENV") else None
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole default test suite (under 15 minutes on 2 cores)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy --strict."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", "src", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+    session.run("mypy", "src")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Validate the bundled policies and suites and replay the baseline over the bundled suites."""
+    session.install("-e", ".")
+    session.run("routegate", "validate", "policies", "eval_suites")

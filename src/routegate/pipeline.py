@@ -1,0 +1,173 @@
+"""The whole run, as a short list of verb-named steps.
+
+    load -> check recordings -> plan + replay -> score -> measure
+
+``run_policy`` is what ``routegate run`` calls; ``routegate gate`` calls it
+twice over the same loaded suites. Every step is a function of its inputs;
+only loading and the provider touch the outside world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from routegate.coverage import missing_pairs
+from routegate.errors import InputError, Problem
+from routegate.measure import measure
+from routegate.policy import STANDARD_TIERS, Policy
+from routegate.providers.base import MISSING, Provider
+from routegate.providers.recorded import RecordedProvider
+from routegate.replay import ConfidenceFn, Replay, StepHook, policy_models, replay
+from routegate.scoring import ScoreInput, get_scorer
+from routegate.stats import DEFAULT_SEED
+from routegate.suite import Suite
+from routegate.traces import build_traces, score_final_answers, slice_columns
+
+OnMissing = Literal["error", "skip"]
+ProviderFactory = Callable[[Suite, tuple[str, ...]], Provider]
+SUMMARY_SCHEMA = 1
+
+
+def recorded_provider(suite: Suite, models: tuple[str, ...]) -> Provider:
+    return RecordedProvider.from_tables(suite.examples, suite.recordings, models)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    on_missing: OnMissing = "error"
+    """``error``: stop before any work when a needed recording is missing; ``skip``: count those calls as failed."""
+    seed: int = DEFAULT_SEED
+    """Seed of every bootstrap; reported in the summary."""
+    provider: ProviderFactory = recorded_provider
+    on_step: StepHook | None = None
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    suite: Suite
+    replay: Replay
+    traces: pa.Table
+
+
+@dataclass(frozen=True)
+class RunResult:
+    policy: Policy
+    runs: tuple[SuiteRun, ...]
+    traces: pa.Table
+    summary: dict[str, Any] = field(repr=False)
+
+
+def check_recordings(policy: Policy, suites: Sequence[Suite], on_missing: OnMissing) -> dict[str, int]:
+    """Missing (model, example) pairs per suite; raise ``InputError`` when not allowed."""
+    counts: dict[str, int] = {}
+    problems: list[Problem] = []
+    for suite in suites:
+        missing = missing_pairs(suite.examples, suite.recordings, policy.spec)
+        counts[suite.name] = missing.num_rows
+        if missing.num_rows and on_missing == "error":
+            head = missing.slice(0, 10)
+            listed = ", ".join(
+                f"({m}, {e})"
+                for m, e in zip(head.column("model").to_pylist(), head.column("example_id").to_pylist(), strict=True)
+            )
+            problems.append(
+                Problem(
+                    str(suite.folder / suite.manifest.recordings),
+                    0,
+                    0,
+                    "recordings",
+                    f"{missing.num_rows} (model, example) pairs that policy {policy.name!r} could need have no "
+                    f"recording; first {head.num_rows}: {listed}. Record them, or pass --on-missing skip to count "
+                    "those calls as failed",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    return counts
+
+
+def confidence_scorer(suite: Suite) -> ConfidenceFn | None:
+    """The suite's reference-free confidence check, if it names one."""
+    name = suite.manifest.scoring.confidence
+    if name is None:
+        return None
+    scorer = get_scorer(name)
+
+    def judge(responses: pa.Array) -> np.ndarray:
+        nulls = pa.nulls(len(responses), pa.string())
+        inputs = ScoreInput(response=responses, reference=nulls, recorded=pa.nulls(len(responses), pa.float64()))
+        return np.asarray(scorer(inputs, {}), dtype=np.float64)
+
+    return judge
+
+
+def replay_suite(policy: Policy, suite: Suite, options: RunOptions) -> SuiteRun:
+    models = policy_models(policy.spec)
+    result = replay(
+        suite.examples,
+        policy.spec,
+        policy.catalog,
+        options.provider(suite, models),
+        models=models,
+        confidence_fn=confidence_scorer(suite),
+        on_step=options.on_step,
+    )
+    quality = score_final_answers(suite, result)
+    return SuiteRun(suite=suite, replay=result, traces=build_traces(suite, result, quality))
+
+
+def ordered_tiers(policy: Policy) -> tuple[str, ...]:
+    """The policy's tiers, the standard ones first in their usual order."""
+    names = list(policy.spec.tiers)
+    return tuple([t for t in STANDARD_TIERS if t in names] + [t for t in names if t not in STANDARD_TIERS])
+
+
+def run_policy(policy: Policy, suites: Sequence[Suite], options: RunOptions | None = None) -> RunResult:
+    """Replay ``policy`` over every suite and summarise."""
+    options = options or RunOptions()
+    missing = check_recordings(policy, suites, options.on_missing)
+    runs = tuple(replay_suite(policy, suite, options) for suite in suites)
+    traces = pa.concat_tables([r.traces for r in runs], promote_options="default")
+    slices: list[str] = []
+    for suite in suites:
+        slices += [s for s in slice_columns(suite) if s not in slices]
+    tiers = ordered_tiers(policy)
+    summary = {
+        "schema_version": SUMMARY_SCHEMA,
+        "policy": describe_policy(policy),
+        "suites": [describe_suite(s) for s in suites],
+        "seed": options.seed,
+        "on_missing": options.on_missing,
+        "missing_recordings": {"total": sum(missing.values()), "by_suite": missing},
+        "skipped_calls": sum(int(np.count_nonzero(r.replay.attempts.column("error").to_numpy() == MISSING)) for r in runs),
+        "tiers": list(tiers),
+        "slices": slices,
+        "metrics": measure(traces, tiers, slices, seed=options.seed),
+    }
+    return RunResult(policy=policy, runs=runs, traces=traces, summary=summary)
+
+
+def describe_policy(policy: Policy) -> dict[str, Any]:
+    return {
+        "name": policy.spec.name,
+        "version": policy.spec.version,
+        "source": policy.source,
+        "sha256": policy.sha256,
+        "catalog": policy.catalog_source,
+        "catalog_sha256": policy.catalog_sha256,
+    }
+
+
+def describe_suite(suite: Suite) -> dict[str, Any]:
+    return {
+        "name": suite.name,
+        "version": suite.version,
+        "sha256": suite.sha256,
+        "examples": suite.examples.num_rows,
+        "recordings": suite.recordings.num_rows,
+    }

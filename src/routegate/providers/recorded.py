@@ -1,0 +1,89 @@
+"""The recorded provider: answers calls by a join on (example, model) against a suite's recordings.
+
+The join is done once, up front, into a dense ``examples x models`` matrix of
+recording row numbers, so answering a batch is numpy fancy indexing: no
+per-call Python, no per-batch hash join.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from routegate.policy import ERROR_KINDS
+from routegate.providers.base import MISSING, CallBatch, CallResult
+
+
+def recording_index(examples: pa.Table, recordings: pa.Table, models: tuple[str, ...]) -> np.ndarray:
+    """int64 matrix [example row, model index] -> recording row, or -1 where nothing was recorded."""
+    matrix = np.full((examples.num_rows, len(models)), -1, dtype=np.int64)
+    if recordings.num_rows == 0 or not models:
+        return matrix
+    ex = pc.index_in(recordings.column("example_id"), value_set=examples.column("id").combine_chunks())
+    mo = pc.index_in(recordings.column("model"), value_set=pa.array(list(models), pa.string()))
+    ex_np = pc.fill_null(ex, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    mo_np = pc.fill_null(mo, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    keep = (ex_np >= 0) & (mo_np >= 0)
+    matrix[ex_np[keep], mo_np[keep]] = np.flatnonzero(keep)
+    return matrix
+
+
+def _float_column(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(pc.fill_null(table.column(name).cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False))
+
+
+@dataclass(frozen=True)
+class RecordedProvider:
+    """Answers from recordings; a call with no recording fails with code ``MISSING``."""
+
+    rows: np.ndarray
+    """The ``recording_index`` matrix."""
+    error: np.ndarray
+    input_tokens: np.ndarray
+    output_tokens: np.ndarray
+    latency_ms: np.ndarray
+    confidence: np.ndarray
+    quality: np.ndarray
+    response: pa.Array
+
+    @classmethod
+    def from_tables(cls, examples: pa.Table, recordings: pa.Table, models: tuple[str, ...]) -> RecordedProvider:
+        errors = pc.fill_null(recordings.column("error"), "")
+        codes = pc.index_in(errors, value_set=pa.array(["", *ERROR_KINDS]))
+        return cls(
+            rows=recording_index(examples, recordings, models),
+            error=pc.fill_null(codes, MISSING).to_numpy(zero_copy_only=False).astype(np.int8),
+            input_tokens=recordings.column("input_tokens").to_numpy().astype(np.int64),
+            output_tokens=recordings.column("output_tokens").to_numpy().astype(np.int64),
+            latency_ms=recordings.column("latency_ms").to_numpy().astype(np.float64),
+            confidence=_float_column(recordings, "confidence"),
+            quality=_float_column(recordings, "quality"),
+            response=recordings.column("response").combine_chunks(),
+        )
+
+    def missing(self, request: np.ndarray, model: np.ndarray) -> np.ndarray:
+        return self.rows[request, model] < 0
+
+    def call(self, batch: CallBatch) -> CallResult:
+        row = self.rows[batch.request, batch.model]
+        have = row >= 0
+        safe = np.where(have, row, 0)
+        response = self.response.take(pa.array(safe)) if self.response.type == pa.string() else self.response.take(pa.array(safe)).cast(pa.string())
+        if not have.all():
+            response = pc.if_else(pa.array(have), response, pa.nulls(len(row), pa.string()))
+        error = np.where(have, self.error[safe], MISSING).astype(np.int8)
+        failed = error != 0
+        if failed.any():
+            response = pc.if_else(pa.array(~failed), response, pa.nulls(len(row), pa.string()))
+        return CallResult(
+            error=error,
+            input_tokens=np.where(have, self.input_tokens[safe], 0),
+            output_tokens=np.where(have, self.output_tokens[safe], 0),
+            latency_ms=np.where(have, self.latency_ms[safe], 0.0),
+            confidence=np.where(have & ~failed, self.confidence[safe], np.nan),
+            quality=np.where(have & ~failed, self.quality[safe], np.nan),
+            response=response,
+        )

@@ -1,0 +1,93 @@
+"""Step 4 of the pipeline: score the final answers and lay out the traces table.
+
+Quality comes from the suite's scorer run on each request's final answer (the
+``judge`` scorer passes a recorded, pre-judged score through). A request that
+got no answer scores 0: its user got nothing. NaN means "not scored" (e.g. a
+failed judgement in the source data) and is left out of quality means.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from routegate.providers.base import ERROR_NAMES
+from routegate.replay import Replay
+from routegate.scoring import ScoreInput, get_scorer
+from routegate.suite import Suite
+
+BASE_SLICES: tuple[str, ...] = ("task_type", "pii", "stakes", "sla")
+
+
+def score_final_answers(suite: Suite, result: Replay) -> np.ndarray:
+    """Quality in [0, 1] per request; 0 when the request failed; NaN when not scorable."""
+    scoring = suite.manifest.scoring
+    scorer = get_scorer(scoring.scorer)
+    inputs = ScoreInput(
+        response=result.final_responses(),
+        reference=suite.examples.column("reference").combine_chunks(),
+        recorded=pa.array(result.final_recorded_quality(), pa.float64(), from_pandas=True),
+    )
+    quality = np.asarray(scorer(inputs, scoring.options), dtype=np.float64)
+    return np.where(result.failed, 0.0, quality)
+
+
+def slice_columns(suite: Suite) -> list[str]:
+    """Attribute columns carried into traces: the base attributes and the suite's slices."""
+    out = list(BASE_SLICES)
+    out += [c for c in suite.manifest.slices if c not in out]
+    return out
+
+
+def models_tried(result: Replay) -> pa.ListArray:
+    """Per request, the model ids it called, in call order."""
+    request = result.attempts.column("request").to_numpy()
+    order = np.argsort(request, kind="stable")
+    model = result.attempts.column("model").combine_chunks()
+    names = model.dictionary.take(pa.array(model.indices.to_numpy(zero_copy_only=False)[order]))
+    offsets = np.zeros(result.n_attempts.size + 1, dtype=np.int32)
+    np.cumsum(result.n_attempts, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), names)
+
+
+def build_traces(suite: Suite, result: Replay, quality: np.ndarray) -> pa.Table:
+    """One row per request: what it is, where it went, what it cost, took and scored."""
+    n = suite.examples.num_rows
+    tiers = pa.array(list(result.plan.tiers), pa.string())
+    models = pa.array(list(result.models), pa.string())
+    answered = result.final_model >= 0
+    final_model = pc.if_else(
+        pa.array(answered),
+        models.take(pa.array(np.where(answered, result.final_model, 0))),
+        pa.scalar(None, pa.string()),
+    )
+    codes = np.where(result.failed, result.last_error, 0).astype(np.int32)
+    error_kind = pa.array(list(ERROR_NAMES), pa.string()).take(pa.array(codes))
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {
+        "suite": pa.repeat(pa.scalar(suite.name, pa.string()), n),
+        "example_id": suite.examples.column("id"),
+    }
+    for name in slice_columns(suite):
+        columns[name] = suite.examples.column(name)
+    breach_attempt = np.where(result.breach_attempt >= 0, result.breach_attempt, 0)
+    columns |= {
+        "initial_tier": tiers.take(pa.array(result.plan.tier)),
+        "final_tier": tiers.take(pa.array(result.final_tier)),
+        "final_model": final_model,
+        "models_tried": models_tried(result),
+        "attempts": pa.array(result.n_attempts, pa.int16()),
+        "fell_back": pa.array(result.fell_back),
+        "escalated": pa.array(result.escalated),
+        "error": pa.array(result.failed),
+        "error_kind": error_kind,
+        "input_tokens": pa.array(result.input_tokens, pa.int64()),
+        "output_tokens": pa.array(result.output_tokens, pa.int64()),
+        "cost_usd": pa.array(result.cost_usd, pa.float64()),
+        "latency_ms": pa.array(result.latency_ms, pa.float64()),
+        "quality": pa.array(quality, pa.float64(), from_pandas=True),
+        "privacy_breach": pa.array(result.privacy_breach),
+        "breach_attempt": pa.array(breach_attempt, pa.int16(), mask=result.breach_attempt < 0),
+        "confidence_missing": pa.array(result.confidence_missing),
+    }
+    return pa.table(columns)
