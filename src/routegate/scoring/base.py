@@ -1,0 +1,128 @@
+"""The scorer contract: ``ScoreInput`` in, one float64 per row out.
+
+A scorer is any object with ``__call__(inp, options) -> np.ndarray`` and
+``validate_options(options) -> None`` (the ``Scorer`` protocol). Values are in
+[0, 1]; NaN means "could not be scored" (e.g. no reference to compare with).
+A null response (the request got no answer) scores 0 for every scorer except
+``judge``. ``OptionsScorer`` is the optional base class the built-ins use: it
+validates options with a pydantic model and turns its errors into ``InputError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import ValidationError
+
+from routegate.errors import InputError, Problem
+from routegate.schema import Frozen
+
+Column: TypeAlias = "pa.Array | pa.ChunkedArray"
+"""An Arrow column, chunked or not (pyarrow has no type stubs, so this is ``Any`` to mypy)."""
+OPTIONS_FIELD = "scoring.options"
+"""Field path that option problems are reported under (``scoring.options.pattern``)."""
+
+
+@dataclass(frozen=True)
+class ScoreInput:
+    """The columns a scorer sees, one row per request, all the same length."""
+
+    response: Column
+    """The final answer text (string); null where the request got no answer."""
+    reference: Column | None = None
+    """The example's reference answer (string, nullable); ``None`` when the suite has none."""
+    recorded: Column | None = None
+    """The recording's pre-judged quality (float64 in [0, 1], nullable); ``None`` when not recorded."""
+
+    def __post_init__(self) -> None:
+        n = len(self.response)
+        for name in ("reference", "recorded"):
+            column = getattr(self, name)
+            if column is not None and len(column) != n:
+                raise ValueError(f"ScoreInput.{name} has {len(column)} rows, response has {n}")
+
+    def __len__(self) -> int:
+        return len(self.response)
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """What a registered scorer must provide."""
+
+    def __call__(self, inp: ScoreInput, options: Mapping[str, Any]) -> np.ndarray:
+        """One float64 per row of ``inp``, in [0, 1], NaN where the row could not be scored."""
+        ...
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        """Raise ``InputError`` (field ``scoring.options...``) when ``options`` are wrong."""
+        ...
+
+
+class NoOptions(Frozen):
+    """A scorer that takes no options."""
+
+
+OptionsT = TypeVar("OptionsT", bound=Frozen)
+
+
+class OptionsScorer(Generic[OptionsT]):
+    """Base for scorers whose options are a pydantic model (``options_model``)."""
+
+    options_model: type[OptionsT]
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        self.parse_options(options)
+
+    def parse_options(self, options: Mapping[str, Any]) -> OptionsT:
+        try:
+            return self.options_model.model_validate(dict(options))
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                path = ".".join(str(part) for part in error["loc"])
+                field = f"{OPTIONS_FIELD}.{path}" if path else OPTIONS_FIELD
+                message = "unknown option" if error["type"] == "extra_forbidden" else str(error["msg"])
+                if error["type"] == "extra_forbidden":
+                    message += f"; allowed: {', '.join(sorted(self.options_model.model_fields)) or 'none'}"
+                problems.append(Problem("-", 0, 0, field, message))
+            raise InputError(problems) from None
+
+    def __call__(self, inp: ScoreInput, options: Mapping[str, Any]) -> np.ndarray:
+        return self.score(inp, self.parse_options(options))
+
+    def score(self, inp: ScoreInput, options: OptionsT) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def verdicts(hit: Column | np.ndarray, inp: ScoreInput, unscorable: np.ndarray | None = None) -> np.ndarray:
+    """Boolean verdicts -> float64 1/0; NaN where ``unscorable`` (e.g. no reference); 0 where the response is null."""
+    if not isinstance(hit, np.ndarray):
+        hit = pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+    values = np.asarray(hit, dtype=np.float64)
+    if unscorable is not None:
+        values[unscorable] = np.nan
+    values[null_mask(inp.response, len(inp))] = 0.0
+    return values
+
+
+def null_mask(column: Column | None, n: int) -> np.ndarray:
+    """True where ``column`` is null (everywhere when the column is absent)."""
+    if column is None:
+        return np.ones(n, dtype=bool)
+    return np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def strings(column: Column | None, n: int) -> Column:
+    """``column`` as Arrow strings, or an all-null string array when absent."""
+    if column is None:
+        return pa.nulls(n, pa.string())
+    return (
+        column
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        else pc.cast(column, pa.string())
+    )
