@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
-
-PYTHON = False if os.environ.get("ROUTEGATE_NOX_NO_VENV") else None
 
 
 @nox.session
@@ -27,6 +23,14 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "src", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
     session.run("mypy", "src")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks (figures go to docs/performance.md): `routegate run` vs a plain pyarrow read."""
+    session.install("-e", ".")
+    sizes = session.posargs or ["1000000"]
+    session.run("python", "benchmarks/bench_run.py", "--sizes", *sizes)
 
 
 @nox.session

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from routegate.plan import plan_tiers
+from routegate.providers.recorded import recording_index
 from routegate.policy import PolicySpec
 
 
@@ -26,29 +26,41 @@ def reachable_tiers(spec: PolicySpec, start: str) -> list[str]:
     return out
 
 
+def needed_models(examples: pa.Table, spec: PolicySpec) -> tuple[tuple[str, ...], np.ndarray]:
+    """(models, mask): ``mask[i, j]`` is true when request ``i`` could call ``models[j]``."""
+    plan = plan_tiers(examples, spec)
+    models = tuple(sorted({m for tier in spec.tiers.values() for m in tier.models}))
+    index = {m: j for j, m in enumerate(models)}
+    per_tier = np.zeros((len(plan.tiers), len(models)), dtype=bool)
+    for t, tier in enumerate(plan.tiers):
+        for reached in reachable_tiers(spec, tier):
+            for model in spec.tiers[reached].models:
+                per_tier[t, index[model]] = True
+    return models, per_tier[plan.tier]
+
+
 def needed_pairs(examples: pa.Table, spec: PolicySpec) -> pa.Table:
     """Table (example_id, model) of every pair the policy could call, each pair once."""
-    plan = plan_tiers(examples, spec)
-    ids = examples.column("id").combine_chunks()
-    parts: list[pa.Table] = []
-    for t, tier in enumerate(plan.tiers):
-        rows = np.flatnonzero(plan.tier == t)
-        if rows.size == 0:
-            continue
-        models = sorted({m for r in reachable_tiers(spec, tier) for m in spec.tiers[r].models})
-        chosen = ids.take(pa.array(rows))
-        for model in models:
-            parts.append(pa.table({"example_id": chosen, "model": pa.repeat(pa.scalar(model, pa.string()), rows.size)}))
-    if not parts:
-        return pa.table({"example_id": pa.array([], pa.string()), "model": pa.array([], pa.string())})
-    # Each request has one starting tier and each tier's model set is de-duplicated: pairs are unique.
-    return pa.concat_tables(parts)
+    models, mask = needed_models(examples, spec)
+    return _pairs(examples, models, mask)
+
+
+def _pairs(examples: pa.Table, models: tuple[str, ...], mask: np.ndarray) -> pa.Table:
+    rows, cols = np.nonzero(mask.T)  # model-major: sorted by model, then example row
+    names = pa.array(list(models), pa.string())
+    return pa.table(
+        {
+            "model": names.take(pa.array(rows)),
+            "example_id": examples.column("id").take(pa.array(cols)),
+        }
+    )
 
 
 def missing_pairs(examples: pa.Table, recordings: pa.Table, spec: PolicySpec) -> pa.Table:
-    """Needed pairs with no recording, sorted by model then example id."""
-    need = needed_pairs(examples, spec)
-    have = recordings.select(["example_id", "model"]).append_column("_have", pa.array(np.ones(recordings.num_rows, dtype=bool)))
-    joined = need.join(have, keys=["example_id", "model"], join_type="left outer")
-    missing = joined.filter(pc.is_null(joined.column("_have"))).select(["model", "example_id"])
+    """Needed (model, example_id) pairs with no recording, sorted by model then example id."""
+    models, mask = needed_models(examples, spec)
+    have = recording_index(examples, recordings, models) >= 0
+    missing = _pairs(examples, models, mask & ~have)
+    if missing.num_rows <= 1:
+        return missing
     return missing.sort_by([("model", "ascending"), ("example_id", "ascending")])

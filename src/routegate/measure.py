@@ -1,28 +1,67 @@
-"""Step 5 of the pipeline: aggregate traces overall, per suite, per tier and per slice."""
+"""Step 5 of the pipeline: aggregate traces overall, per suite, per tier and per slice.
+
+Columns are pulled out of Arrow once as numpy arrays; each group is a set of
+row indices (one stable argsort per grouping column), so the cost is a few
+passes over the data whatever the number of groups.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from routegate.stats import DEFAULT_SEED, mean_ci, percentiles
 
 Metrics = dict[str, Any]
 
-_NUMERIC = ["quality", "cost_usd", "latency_ms", "escalated", "fell_back", "error", "privacy_breach", "confidence_missing"]
+
+@dataclass(frozen=True)
+class _Columns:
+    quality: np.ndarray
+    cost: np.ndarray
+    latency: np.ndarray
+    escalated: np.ndarray
+    fell_back: np.ndarray
+    error: np.ndarray
+    breach: np.ndarray
+    conf_missing: np.ndarray
+    tier: np.ndarray
+    """int: index into the tiers tuple of the tier that answered (or was tried last)."""
+
+    @classmethod
+    def of(cls, traces: pa.Table, tiers: tuple[str, ...]) -> _Columns:
+        def flag(name: str) -> np.ndarray:
+            return np.asarray(traces.column(name).to_numpy(zero_copy_only=False), dtype=bool)
+
+        tier = pc.index_in(traces.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
+        return cls(
+            quality=np.asarray(pc.fill_null(traces.column("quality"), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64),
+            cost=traces.column("cost_usd").to_numpy(),
+            latency=traces.column("latency_ms").to_numpy(),
+            escalated=flag("escalated"),
+            fell_back=flag("fell_back"),
+            error=flag("error"),
+            breach=flag("privacy_breach"),
+            conf_missing=flag("confidence_missing"),
+            tier=np.asarray(pc.fill_null(tier, -1).to_numpy(zero_copy_only=False), dtype=np.int64),
+        )
 
 
-def group_metrics(frame: pd.DataFrame, tiers: tuple[str, ...], *, seed: int = DEFAULT_SEED) -> Metrics:
-    """Every summary figure of one group of requests."""
-    n = len(frame)
-    quality = mean_ci(frame["quality"].to_numpy(dtype=np.float64), seed=seed)
-    cost = float(frame["cost_usd"].sum())
-    answered = ~frame["error"].to_numpy(dtype=bool)
-    final_tier = frame["final_tier"].to_numpy(dtype=object)
-    mix = {t: (float(np.count_nonzero(answered & (final_tier == t)) / n) if n else 0.0) for t in tiers}
+def _metrics(c: _Columns, rows: np.ndarray | slice, tiers: tuple[str, ...], seed: int) -> Metrics:
+    quality = mean_ci(c.quality[rows], seed=seed)
+    error = c.error[rows]
+    n = int(error.size)
+    cost = float(c.cost[rows].sum())
+    answered_tier = c.tier[rows][~error]
+    counts = np.bincount(answered_tier[answered_tier >= 0], minlength=len(tiers))
+
+    def rate(flags: np.ndarray) -> float:
+        return float(np.count_nonzero(flags) / n) if n else 0.0
+
     return {
         "n": n,
         "quality": {
@@ -33,45 +72,53 @@ def group_metrics(frame: pd.DataFrame, tiers: tuple[str, ...], *, seed: int = DE
         },
         "cost_usd": cost,
         "cost_per_1k_usd": cost / n * 1000 if n else float("nan"),
-        "latency_ms": percentiles(frame["latency_ms"].to_numpy(dtype=np.float64)),
-        "tier_mix": mix,
-        "escalation_rate": float(frame["escalated"].mean()) if n else 0.0,
-        "fallback_rate": float(frame["fell_back"].mean()) if n else 0.0,
-        "error_rate": float(frame["error"].mean()) if n else 0.0,
-        "privacy_breaches": int(frame["privacy_breach"].sum()),
-        "privacy_breach_rate": float(frame["privacy_breach"].mean()) if n else 0.0,
-        "confidence_missing": int(frame["confidence_missing"].sum()),
+        "latency_ms": percentiles(c.latency[rows]),
+        "tier_mix": {t: float(counts[i] / n) if n else 0.0 for i, t in enumerate(tiers)},
+        "escalation_rate": rate(c.escalated[rows]),
+        "fallback_rate": rate(c.fell_back[rows]),
+        "error_rate": rate(error),
+        "privacy_breaches": int(np.count_nonzero(c.breach[rows])),
+        "privacy_breach_rate": rate(c.breach[rows]),
+        "confidence_missing": int(np.count_nonzero(c.conf_missing[rows])),
     }
 
 
-def _frame(traces: pa.Table, extra: list[str]) -> pd.DataFrame:
-    columns = ["suite", "final_tier", *_NUMERIC, *[c for c in extra if c not in ("suite", "final_tier")]]
-    return traces.select(columns).to_pandas()
-
-
 def _key(value: Any) -> str:
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool):
         return "true" if value else "false"
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None:
         return "(none)"
     return str(value)
 
 
+def group_rows(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
+    """Row indices of each distinct value of ``column``, keyed by its text, in key order."""
+    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    labels = [_key(v) for v in encoded.dictionary.to_pylist()]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(-1, len(labels) + 1))
+    groups: dict[str, np.ndarray] = {}
+    if bounds[1] > bounds[0]:
+        groups["(none)"] = order[bounds[0] : bounds[1]]
+    for code, label in enumerate(labels):
+        rows = order[bounds[code + 1] : bounds[code + 2]]
+        if rows.size:
+            groups[label] = rows
+    return dict(sorted(groups.items()))
+
+
 def measure(traces: pa.Table, tiers: tuple[str, ...], slices: list[str], *, seed: int = DEFAULT_SEED) -> Metrics:
-    """Overall, per-suite, per-tier (tier that answered) and per-slice metrics."""
-    frame = _frame(traces, [s for s in slices if s in traces.column_names])
-    out: Metrics = {"overall": group_metrics(frame, tiers, seed=seed)}
-    out["by_suite"] = {
-        _key(k): group_metrics(g, tiers, seed=seed) for k, g in sorted(frame.groupby("suite", sort=True), key=lambda kv: _key(kv[0]))
-    }
+    """Overall, per-suite, per-tier (the tier that answered) and per-slice metrics."""
+    c = _Columns.of(traces, tiers)
+    out: Metrics = {"overall": _metrics(c, slice(None), tiers, seed)}
+    out["by_suite"] = {k: _metrics(c, rows, tiers, seed) for k, rows in group_rows(traces.column("suite")).items()}
     out["by_tier"] = {
-        t: group_metrics(frame[frame["final_tier"] == t], tiers, seed=seed) for t in tiers if (frame["final_tier"] == t).any()
+        t: _metrics(c, rows, tiers, seed) for i, t in enumerate(tiers) if (rows := np.flatnonzero(c.tier == i)).size
     }
-    by_slice: dict[str, dict[str, Metrics]] = {}
-    for name in slices:
-        if name not in frame.columns:
-            continue
-        groups = [(_key(k), g) for k, g in frame.groupby(name, sort=False, dropna=False)]
-        by_slice[name] = {k: group_metrics(g, tiers, seed=seed) for k, g in sorted(groups, key=lambda kv: kv[0])}
-    out["by_slice"] = by_slice
+    out["by_slice"] = {
+        name: {k: _metrics(c, rows, tiers, seed) for k, rows in group_rows(traces.column(name)).items()}
+        for name in slices
+        if name in traces.column_names
+    }
     return out
