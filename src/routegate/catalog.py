@@ -12,12 +12,20 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from routegate.schema import Frozen
+from routegate.schema import Frozen, pattern
 
 PrivacyClass = Literal["external", "private"]
 ApiStyle = Literal["openai", "anthropic"]
 
-ModelId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$", max_length=200)]
+ModelId = Annotated[
+    str,
+    Field(
+        pattern=pattern(
+            r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$", "a model id: letters, digits and . _ : / @ + - (no spaces)"
+        ),
+        max_length=200,
+    ),
+]
 """Model ids: letters, digits and ``. _ : / @ + -``; no spaces."""
 
 
@@ -41,7 +49,10 @@ class Provider(Frozen):
     """Wire protocol: ``openai`` (chat completions) or ``anthropic`` (messages)."""
     base_url: str | None = None
     """Base URL of the API, e.g. ``https://api.openai.com/v1``."""
-    api_key_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=pattern(r"^[A-Z_][A-Z0-9_]*$", "the name of an environment variable (A-Z, 0-9, _)", echo=False),
+    )
     """Name of the environment variable that holds the API key (never the key itself)."""
     timeout_s: float = Field(default=60.0, gt=0)
     """Per-request timeout in seconds."""

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from routegate.catalog import Catalog, ModelId
 from routegate.errors import InputError, Problem, errors_only
-from routegate.schema import Frozen, validate_document
+from routegate.schema import Frozen, pattern, validate_document
 from routegate.sources import Source, parse_source
 from routegate.yamlsource import Path as DocPath
 from routegate.yamlsource import YamlDocument, parse_yaml
@@ -32,7 +32,13 @@ ERROR_KINDS: tuple[str, ...] = ("timeout", "rate_limit", "server_error", "refusa
 STANDARD_TIERS: tuple[str, ...] = ("fast", "balanced", "reasoning", "private")
 """The tier names routegate's docs and reports use; policies may add others."""
 
-Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
+Name = Annotated[
+    str,
+    Field(
+        pattern=pattern(r"^[a-z0-9][a-z0-9_.-]*$", "a lower-case name: a-z, 0-9 and _ . - (e.g. fast, pii-to-private)"),
+        max_length=64,
+    ),
+]
 """Lower-case identifiers for tiers, rules and SLA classes."""
 Word = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -135,14 +141,20 @@ class PolicySpec(Frozen):
     version: Word
     description: str = ""
     owner: Word
-    catalog: str = Field(default="models.yaml", pattern=r"^[A-Za-z0-9_.-]+\.ya?ml$")
+    catalog: str = Field(
+        default="models.yaml",
+        pattern=pattern(
+            r"^[A-Za-z0-9_.-]+\.ya?ml$",
+            "a bare file name ending in .yaml or .yml (no folders); it is looked up in the policy's folder and above",
+        ),
+    )
     """File name of the catalog; found in the policy's folder or the nearest ancestor that has it."""
     tiers: dict[Name, Tier] = Field(min_length=1)
     rules: tuple[Rule, ...] = ()
     default_tier: Name
     escalation: Escalation = Escalation()
     fallback: Fallback = Fallback()
-    sla: dict[Name, SlaClass] = {}
+    sla: dict[Name, SlaClass] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -295,8 +307,9 @@ def load_catalog_source(source: Source) -> tuple[Catalog, str]:
     """Load and validate a catalog file; return it with its canonical sha256."""
     doc = parse_yaml(source.read_text(), source.display)
     catalog = validate_document(Catalog, doc)
+    defined = ", ".join(sorted(catalog.providers))
     problems = [
-        doc.problem(("models", model_id, "provider"), f"unknown provider {m.provider!r}; defined: {', '.join(sorted(catalog.providers))}")
+        doc.problem(("models", model_id, "provider"), f"unknown provider {m.provider!r}; defined: {defined}")
         for model_id, m in catalog.models.items()
         if m.provider not in catalog.providers
     ]

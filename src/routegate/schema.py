@@ -24,15 +24,81 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=False)
 
 
+PATTERN_HINTS: dict[str, str] = {}
+"""Regex -> what it means in words, for ``string_pattern_mismatch`` messages (see :func:`pattern`)."""
+_UNECHOED: set[str] = set()
+"""Patterns whose mismatching input is not repeated in the message (it may be a secret)."""
+
+
+def pattern(regex: str, meaning: str, *, echo: bool = True) -> str:
+    """Register what ``regex`` means to a user and return it, for ``Field(pattern=pattern(...))``.
+
+    ``echo=False`` keeps the offending value out of the message (e.g. an API key
+    pasted where the name of its environment variable belongs), so it never
+    reaches a CI log.
+    """
+    PATTERN_HINTS[regex] = meaning
+    if not echo:
+        _UNECHOED.add(regex)
+    return regex
+
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a string",
+    "dict": "a mapping (key: value)",
+    "model": "a mapping (key: value)",
+    "list": "a list",
+    "tuple": "a list",
+    "date": "a date (YYYY-MM-DD)",
+}
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"{value!r}"
+
+
 def _describe(error: Any) -> str:
-    kind = error["type"]
+    """A pydantic error as a sentence that says what is allowed and what was found."""
+    kind: str = error["type"]
     msg: str = error["msg"]
+    ctx: dict[str, Any] = error.get("ctx") or {}
+    got = _got(error.get("input"))
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "missing":
         return "required field is missing"
     if kind == "finite_number":
         return "must be a finite number (not NaN or infinity)"
+    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+    for key, op in bounds.items():
+        if kind == key:
+            limit = next(iter(ctx.values()), "?")
+            shown = f"{limit:g}" if isinstance(limit, float) else str(limit)
+            return f"must be {op} {shown}, got {got}"
+    if kind == "literal_error":
+        return f"got {got}; allowed: {ctx.get('expected', '?')}"
+    if kind == "string_pattern_mismatch":
+        regex = str(ctx.get("pattern", ""))
+        meaning = PATTERN_HINTS.get(regex, f"a string matching {regex}")
+        return f"must be {meaning} (value not shown)" if regex in _UNECHOED else f"got {got}; must be {meaning}"
+    if kind == "too_short":
+        return f"must hold at least {ctx.get('min_length', 1)} item(s)"
+    if kind == "too_long":
+        return f"must hold at most {ctx.get('max_length', '?')} item(s)"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    for prefix, words in _TYPE_WORDS.items():
+        if kind.startswith(prefix + "_") or kind == prefix:
+            return f"must be {words}, got {got}"
     return msg[0].lower() + msg[1:] if msg else kind
 
 
@@ -46,8 +112,11 @@ def validate_document(model: type[M], doc: YamlDocument, *, allowed: dict[str, s
         return model.model_validate(doc.data)
     except ValidationError as exc:
         problems: list[Problem] = []
-        for error in exc.errors():
-            loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
+        errors = exc.errors()
+        locs = [tuple(part for part in e["loc"] if not (isinstance(part, str) and "[" in part)) for e in errors]
+        for error, loc in zip(errors, locs, strict=True):
+            if error["type"] == "too_short" and any(f[: len(loc)] == loc and len(f) > len(loc) for f in locs):
+                continue  # a list emptied by its own invalid items: the item errors say it all
             message = _describe(error)
             if error["type"] == "extra_forbidden":
                 fields = _fields_at(model, loc[:-1])
@@ -55,7 +124,8 @@ def validate_document(model: type[M], doc: YamlDocument, *, allowed: dict[str, s
                     message += f"; allowed here: {', '.join(fields)}"
                 problems.append(doc.problem(loc, message, key=True))
             else:
-                problems.append(doc.problem(loc, message))
+                # A bad mapping key (pydantic's loc ends in "[key]") points at the key, not its value.
+                problems.append(doc.problem(loc, message, key=error["loc"][-1:] == ("[key]",)))
         raise InputError(sorted(set(problems))) from None
 
 

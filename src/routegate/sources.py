@@ -84,11 +84,11 @@ class Source:
                 folder = folder.parent
         here = Path(self.path).resolve().parent
         stop = _toplevel(here)
-        for folder in [here, *here.parents]:
-            candidate = folder / name
-            if candidate.is_file():
-                return Source(PurePosixPath(_relative_display(candidate)))
-            if stop is not None and folder == stop:
+        for place in [here, *here.parents]:
+            found = place / name
+            if found.is_file():
+                return Source(PurePosixPath(_relative_display(found)))
+            if stop is not None and place == stop:
                 return None
         return None
 

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from routegate.errors import InputError, Problem, errors_only
 from routegate.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
-from routegate.schema import Frozen, validate_document
+from routegate.schema import Frozen, pattern, validate_document
 from routegate.sources import resolve_inside
 from routegate.yamlsource import parse_yaml
 
@@ -31,7 +31,12 @@ SUITE_FILE = "suite.yaml"
 MAX_LISTED = 10
 """At most this many offending rows are listed per problem."""
 
-SemVer = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")]
+SemVer = Annotated[
+    str,
+    Field(
+        pattern=pattern(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$", "a semantic version MAJOR.MINOR.PATCH, e.g. 1.2.0")
+    ),
+]
 
 
 class Provenance(Frozen):
@@ -49,7 +54,7 @@ class Scoring(Frozen):
 
     scorer: Name = "judge"
     """Registered scorer name: ``judge`` passes the recorded ``quality`` column through."""
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = Field(default_factory=dict)
     """Scorer options (e.g. ``pattern`` for ``regex``)."""
     confidence: Name | None = None
     """Scorer whose 0/1 verdict on a response serves as its confidence when the recording has none."""
@@ -59,7 +64,7 @@ class Columns(Frozen):
     """Which recorded columns were measured and which were modelled (and how)."""
 
     measured: tuple[str, ...] = ()
-    modelled: dict[str, str] = {}
+    modelled: dict[str, str] = Field(default_factory=dict)
     """Column name -> one sentence on how it was derived."""
 
 
@@ -172,7 +177,9 @@ def _conform(
     for name, kind in required.items():
         if name not in names:
             problems.append(
-                Problem(display, 0, 0, name, f"missing required column {name!r} ({kind}); required: {', '.join(required)}")
+                Problem(
+                    display, 0, 0, name, f"missing required column {name!r} ({kind}); required: {', '.join(required)}"
+                )
             )
     if problems:
         return table, problems
@@ -184,25 +191,51 @@ def _conform(
             table = table.set_column(col, name, table.column(name).cast(kind))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             problems.append(
-                Problem(display, 0, col + 1, name, f"column {name!r} has type {table.column(name).type}; expected {kind}")
+                Problem(
+                    display, 0, col + 1, name, f"column {name!r} has type {table.column(name).type}; expected {kind}"
+                )
             )
     return table, problems
 
 
-def _rows_problem(display: str, table: pa.Table, column: str, mask: np.ndarray, message: str) -> Problem | None:
-    """One problem naming the first offending rows of ``mask``."""
+def _rows_problem(
+    display: str,
+    table: pa.Table,
+    column: str,
+    mask: np.ndarray,
+    message: str,
+    shown: pa.ChunkedArray | pa.Array | None = None,
+) -> Problem | None:
+    """One problem at the first offending row of ``mask``, listing the first few rows and its value.
+
+    ``shown`` is the column whose value at the first offending row is quoted
+    (default: ``column`` itself). Only that one value leaves Arrow.
+    """
     rows = np.flatnonzero(mask)
     if rows.size == 0:
         return None
     first = int(rows[0])
-    listed = ", ".join(str(int(r) + 1) for r in rows[:MAX_LISTED])
-    more = f" (and {rows.size - MAX_LISTED} more)" if rows.size > MAX_LISTED else ""
+    values = table.column(column) if shown is None else shown
+    value = values[first].as_py()
+    what = "is empty" if value is None else f"has {value!r}"
+    if rows.size == 1:
+        where = f"row {first + 1} {what}"
+    else:
+        listed = ", ".join(str(int(r) + 1) for r in rows[:MAX_LISTED])
+        more = f" and {rows.size - MAX_LISTED} more" if rows.size > MAX_LISTED else ""
+        where = f"{rows.size} rows: {listed}{more} (row {first + 1} {what})"
     col = table.column_names.index(column) + 1 if column in table.column_names else 0
-    return Problem(display, first + 1, col, column, f"{message}; {rows.size} rows: {listed}{more}")
+    return Problem(display, first + 1, col, column, f"{message}; {where}")
 
 
 def _null_mask(col: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _not_non_negative(col: pa.ChunkedArray) -> np.ndarray:
+    """Mask of values that are not numbers >= 0 (negative, NaN or empty)."""
+    values = col.to_numpy(zero_copy_only=False).astype(float)
+    return np.asarray(~(values >= 0), dtype=bool)
 
 
 def check_examples(table: pa.Table, display: str) -> tuple[pa.Table, list[Problem]]:
@@ -211,25 +244,27 @@ def check_examples(table: pa.Table, display: str) -> tuple[pa.Table, list[Proble
         return table, problems
     found: list[Problem | None] = []
     ids = table.column("id")
-    found.append(_rows_problem(display, table, "id", _null_mask(ids) | (pc.utf8_length(pc.fill_null(ids, "")).to_numpy(zero_copy_only=False) == 0), "empty id"))
+    no_id = _null_mask(ids) | (pc.utf8_length(pc.fill_null(ids, "")).to_numpy(zero_copy_only=False) == 0)
+    found.append(_rows_problem(display, table, "id", no_id, "every example needs a non-empty id"))
     dup = _duplicates(pc.fill_null(ids, "").to_numpy(zero_copy_only=False))
     found.append(_rows_problem(display, table, "id", dup, "duplicate id; every example id must be unique"))
     for name in ("messages", "task_type", "pii", "stakes", "sla"):
-        found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), f"{name} is empty"))
+        found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), "required value is empty"))
     stakes = pc.fill_null(table.column("stakes"), "normal")
     bad_stakes = ~np.asarray(pc.is_in(stakes, pa.array(STAKES)).to_numpy(zero_copy_only=False), dtype=bool)
     found.append(_rows_problem(display, table, "stakes", bad_stakes, f"unknown stakes; allowed: {', '.join(STAKES)}"))
     for name in ("input_tokens", "arrival_ms"):
         if name in table.column_names:
-            values = table.column(name).to_numpy(zero_copy_only=False).astype(float)
-            found.append(_rows_problem(display, table, name, ~(values >= 0), f"{name} must be a number >= 0"))
+            found.append(
+                _rows_problem(display, table, name, _not_non_negative(table.column(name)), "must be a number >= 0")
+            )
     return _fill_examples(table), [p for p in found if p is not None]
 
 
 def _fill_examples(table: pa.Table) -> pa.Table:
     n = table.num_rows
     if "tags" not in table.column_names:
-        table = table.append_column("tags", pa.array([[]] * n, pa.list_(pa.string())) if n else pa.array([], pa.list_(pa.string())))
+        table = table.append_column("tags", pa.array([[]] * n, pa.list_(pa.string())))
     if "reference" not in table.column_names:
         table = table.append_column("reference", pa.nulls(n, pa.string()))
     if "input_tokens" not in table.column_names:
@@ -245,23 +280,31 @@ def check_recordings(table: pa.Table, examples: pa.Table, display: str) -> tuple
         return table, problems
     found: list[Problem | None] = []
     for name in ("example_id", "model"):
-        found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), f"{name} is empty"))
+        found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), "required value is empty"))
     for name in ("input_tokens", "output_tokens", "latency_ms"):
-        values = table.column(name).to_numpy(zero_copy_only=False).astype(float)
-        found.append(_rows_problem(display, table, name, ~(values >= 0), f"{name} must be a number >= 0 (not NaN, negative or empty)"))
+        bad = _not_non_negative(table.column(name))
+        found.append(_rows_problem(display, table, name, bad, "must be a number >= 0 (not NaN, negative or empty)"))
     for name in ("confidence", "quality"):
         if name in table.column_names:
             values = table.column(name).to_numpy(zero_copy_only=False).astype(float)
-            bad = ~np.isnan(values) & ~((values >= 0) & (values <= 1))
-            found.append(_rows_problem(display, table, name, bad | _nan_not_null(table.column(name)), f"{name} must be empty or in [0, 1]"))
+            bad = (~np.isnan(values) & ~((values >= 0) & (values <= 1))) | _nan_not_null(table.column(name))
+            found.append(_rows_problem(display, table, name, bad, "must be empty or a number in [0, 1]"))
     errors = pc.fill_null(table.column("error"), "")
     allowed = pa.array(["", *ERROR_KINDS])
     bad_error = ~np.asarray(pc.is_in(errors, allowed).to_numpy(zero_copy_only=False), dtype=bool)
-    found.append(_rows_problem(display, table, "error", bad_error, f"unknown error kind; allowed: empty (success), {', '.join(ERROR_KINDS)}"))
+    kinds = ", ".join(ERROR_KINDS)
+    message = f"unknown error kind; allowed: empty (success), {kinds}"
+    found.append(_rows_problem(display, table, "error", bad_error, message))
     known = pc.is_in(table.column("example_id"), examples.column("id")).to_numpy(zero_copy_only=False)
-    found.append(_rows_problem(display, table, "example_id", ~np.asarray(known, dtype=bool), "recording for an unknown example id"))
-    keys = pc.binary_join_element_wise(pc.fill_null(table.column("example_id"), ""), pc.fill_null(table.column("model"), ""), "\x00")
-    found.append(_rows_problem(display, table, "model", _duplicates(keys.to_numpy(zero_copy_only=False)), "duplicate (example_id, model) recording"))
+    unknown = ~np.asarray(known, dtype=bool)
+    message = "recording for an example id the examples table lacks"
+    found.append(_rows_problem(display, table, "example_id", unknown, message))
+    example_id, model = pc.fill_null(table.column("example_id"), ""), pc.fill_null(table.column("model"), "")
+    keys = pc.binary_join_element_wise(example_id, model, "\x00")
+    pairs = pc.binary_join_element_wise(example_id, model, " on ")
+    dup = _duplicates(keys.to_numpy(zero_copy_only=False))
+    message = "duplicate recording of one (example_id, model) pair"
+    found.append(_rows_problem(display, table, "model", dup, message, pairs))
     return _fill_recordings(table), [p for p in found if p is not None]
 
 
@@ -332,7 +375,9 @@ def load_suite(folder: str | Path) -> Suite:
     problems += rec_problems
     for i, name in enumerate(manifest.slices):
         if name not in examples.column_names:
-            problems.append(doc.problem(("slices", i), f"slice column {name!r} is not in the examples table; columns: {', '.join(examples.column_names)}"))
+            columns = ", ".join(examples.column_names)
+            message = f"slice column {name!r} is not in the examples table; columns: {columns}"
+            problems.append(doc.problem(("slices", i), message))
     if examples.num_rows == 0:
         problems.append(Problem(ex_display, 0, 0, "-", "the examples table is empty"))
     if errors_only(problems):

@@ -66,7 +66,12 @@ class _Builder:
             self.constructor.flatten_mapping(node)
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                key = self.constructor.construct_object(key_node, deep=True)
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag == "tag:yaml.org,2002:bool":
+                    # YAML 1.1 reads a bare `on:` / `yes:` key as a boolean; every key we define is a
+                    # word, so keep the text as written (`fallback: {on: [...]}` means the key "on").
+                    key: Any = key_node.value
+                else:
+                    key = self.constructor.construct_object(key_node, deep=True)
                 line, col = _mark(key_node)
                 if not isinstance(key, str):
                     raise InputError(
@@ -97,10 +102,10 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse one YAML document safely; raise ``InputError`` naming file:line:col."""
     if not text.strip():
         raise InputError([Problem(file, 1, 1, "-", "file is empty; expected a YAML mapping")])
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        indent = len(line) - len(line.lstrip(" \t"))
-        if "\t" in line[:indent]:
-            col = line.index("\t") + 1
+    for lineno, row in enumerate(text.splitlines(), start=1):
+        indent = len(row) - len(row.lstrip(" \t"))
+        if "\t" in row[:indent]:
+            col = row.index("\t") + 1
             raise InputError([Problem(file, lineno, col, "-", "tab character in indentation; indent with spaces")])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -108,6 +113,8 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or str(exc)
+        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            what += f" ({exc.context} at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
         raise InputError([Problem(file, line, col, "-", f"YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(file, 1, 1, "-", f"YAML error: {exc}")]) from None
