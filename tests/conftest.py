@@ -32,31 +32,56 @@ CATALOG: dict[str, Any] = {
         "gpt-small": {
             "provider": "openai",
             "privacy": "external",
-            "price": {"input_per_1m": 0.15, "output_per_1m": 0.6, "source": "https://openai.com/pricing", "as_of": "2024-06-01"},
+            "price": {
+                "input_per_1m": 0.15,
+                "output_per_1m": 0.6,
+                "source": "https://openai.com/pricing",
+                "as_of": "2024-06-01",
+            },
             "context_window": 128000,
         },
         "gpt-big": {
             "provider": "openai",
             "privacy": "external",
-            "price": {"input_per_1m": 5.0, "output_per_1m": 15.0, "source": "https://openai.com/pricing", "as_of": "2024-06-01"},
+            "price": {
+                "input_per_1m": 5.0,
+                "output_per_1m": 15.0,
+                "source": "https://openai.com/pricing",
+                "as_of": "2024-06-01",
+            },
             "context_window": 128000,
         },
         "claude-mid": {
             "provider": "anthropic",
             "privacy": "external",
-            "price": {"input_per_1m": 3.0, "output_per_1m": 15.0, "source": "https://anthropic.com/pricing", "as_of": "2024-06-01"},
+            "price": {
+                "input_per_1m": 3.0,
+                "output_per_1m": 15.0,
+                "source": "https://anthropic.com/pricing",
+                "as_of": "2024-06-01",
+            },
             "context_window": 200000,
         },
         "llama-local": {
             "provider": "local",
             "privacy": "private",
-            "price": {"input_per_1m": 0.1, "output_per_1m": 0.1, "source": "internal GPU cost sheet", "as_of": "2024-06-01"},
+            "price": {
+                "input_per_1m": 0.1,
+                "output_per_1m": 0.1,
+                "source": "internal GPU cost sheet",
+                "as_of": "2024-06-01",
+            },
             "context_window": 8192,
         },
         "qwen-local": {
             "provider": "local",
             "privacy": "private",
-            "price": {"input_per_1m": 0.2, "output_per_1m": 0.2, "source": "internal GPU cost sheet", "as_of": "2024-06-01"},
+            "price": {
+                "input_per_1m": 0.2,
+                "output_per_1m": 0.2,
+                "source": "internal GPU cost sheet",
+                "as_of": "2024-06-01",
+            },
             "context_window": 32768,
         },
     },
@@ -143,7 +168,9 @@ def default_examples(n: int = 4) -> list[dict[str, Any]]:
     return [example_row(i) for i in range(n)]
 
 
-def default_recordings(examples: Sequence[Mapping[str, Any]], models: Sequence[str] = ("gpt-small",)) -> list[dict[str, Any]]:
+def default_recordings(
+    examples: Sequence[Mapping[str, Any]], models: Sequence[str] = ("gpt-small",)
+) -> list[dict[str, Any]]:
     return [recording_row(str(ex["id"]), m) for ex in examples for m in models]
 
 
@@ -248,9 +275,7 @@ class Run:
 
 def run_cli(*args: str, cwd: Path | None = None) -> Run:
     """Run the real CLI as a subprocess; never raises on a non-zero exit."""
-    result = subprocess.run(
-        [routegate_exe(), *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=120
-    )
+    result = subprocess.run([routegate_exe(), *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=120)
     return Run(result.returncode, result.stdout, result.stderr)
 
 

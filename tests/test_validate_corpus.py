@@ -132,7 +132,9 @@ def test_nan_confidence_is_refused_but_empty_confidence_is_fine(tmp_path: Path) 
     write_suite(tmp_path / "s", examples, recordings)
     run = run_cli("validate", "s", cwd=tmp_path)
     assert run.code == 2
-    assert run.problem_lines == ["s/recordings.parquet:2:8: confidence: must be empty or a number in [0, 1]; row 2 has nan"]
+    assert run.problem_lines == [
+        "s/recordings.parquet:2:8: confidence: must be empty or a number in [0, 1]; row 2 has nan"
+    ]
 
 
 def test_suite_path_escaping_through_a_symlink_is_refused(tmp_path: Path) -> None:
@@ -164,7 +166,9 @@ def test_recordings_of_models_missing_from_the_catalog(tmp_path: Path) -> None:
     write_suite(tmp_path / "s", examples, default_recordings(examples, ["gpt-small", "mystery-model"]))
     run = run_cli("validate", ".", cwd=tmp_path)
     assert run.code == 2
-    assert run.problem_lines == ["s/recordings.parquet:0:0: model: model 'mystery-model' is not in the catalog models.yaml"]
+    assert run.problem_lines == [
+        "s/recordings.parquet:0:0: model: model 'mystery-model' is not in the catalog models.yaml"
+    ]
 
 
 def test_wrong_column_type_in_parquet(tmp_path: Path) -> None:

@@ -102,9 +102,7 @@ def _relative_display(path: Path) -> str:
 
 def _git(repo: Path | None, *args: str) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(
-            ["git", *args], cwd=repo, capture_output=True, check=False, timeout=60
-        )
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=False, timeout=60)
     except FileNotFoundError:
         raise InputError.single("git", "git is not installed; needed for git:REF:path sources") from None
 
@@ -144,9 +142,7 @@ def resolve_inside(folder: Path, name: str, *, file: str, field: str, line: int 
     """``folder / name``, refusing absolute paths and anything that escapes ``folder``."""
     candidate = PurePosixPath(name)
     if candidate.is_absolute() or ".." in candidate.parts or "\\" in name:
-        raise InputError.single(
-            file, f"path {name!r} must be relative and stay inside {folder}", field, line, col
-        )
+        raise InputError.single(file, f"path {name!r} must be relative and stay inside {folder}", field, line, col)
     resolved = (folder / candidate).resolve()
     if not resolved.is_relative_to(folder.resolve()):
         raise InputError.single(file, f"path {name!r} leaves the folder {folder} (via a link)", field, line, col)

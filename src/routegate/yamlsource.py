@@ -62,6 +62,22 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.values[path] = _mark(node)
+        plain: dict[type[yaml.Node], str] = {
+            yaml.MappingNode: "tag:yaml.org,2002:map",
+            yaml.SequenceNode: "tag:yaml.org,2002:seq",
+        }
+        expected = plain.get(type(node))
+        if expected is not None and node.tag != expected:
+            # The tree is built here, not by the constructor, so a tag such as
+            # !!python/object on a mapping would otherwise be silently dropped.
+            line, col = _mark(node)
+            raise InputError(
+                [
+                    Problem(
+                        self.file, line, col, format_path(path), f"unsupported YAML tag {node.tag!r}; use plain values"
+                    )
+                ]
+            )
         if isinstance(node, yaml.MappingNode):
             self.constructor.flatten_mapping(node)
             out: dict[str, Any] = {}
@@ -129,7 +145,5 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         raise InputError([Problem(file, line, col, "-", f"YAML error: {exc.problem}")]) from None
     if not isinstance(data, dict):
         line, col = _mark(node)
-        raise InputError(
-            [Problem(file, line, col, "-", f"top level must be a mapping, got {type(data).__name__}")]
-        )
+        raise InputError([Problem(file, line, col, "-", f"top level must be a mapping, got {type(data).__name__}")])
     return YamlDocument(file=file, data=data, values=builder.values, keys=builder.keys)
