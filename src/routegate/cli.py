@@ -178,3 +178,97 @@ def run(policy_spec: str, suite_paths: tuple[str, ...], out_dir: str, on_missing
         f"${overall['cost_per_1k_usd']:.4f} per 1k, p95 {overall['latency_ms']['p95']:,.0f} ms, "
         f"errors {100 * overall['error_rate']:.2f}% -> {out / 'summary.md'}"
     )
+
+
+def _policy_text(spec: str) -> str:
+    from routegate.sources import parse_source
+
+    return parse_source(spec).read_text()
+
+
+@main.command()
+@click.option("--baseline", "baseline_spec", required=True, help="Baseline policy (file or git:REF:path).")
+@click.option("--candidate", "candidate_spec", required=True, help="Candidate policy (file or git:REF:path).")
+@click.option("--suite", "suite_paths", multiple=True, required=True, help="Suite folder; repeat for several.")
+@click.option("--gates", "gates_spec", default=None, help="Gates file (default: the documented defaults).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--on-missing", type=click.Choice(["error", "skip"]), default="error", show_default=True)
+@click.option("--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported everywhere.")
+@click.option("--generated-at/--no-generated-at", default=False, help="Print a generated-at line in report.html.")
+@click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI.")
+@_report_input_errors
+def gate(
+    baseline_spec: str,
+    candidate_spec: str,
+    suite_paths: tuple[str, ...],
+    gates_spec: str | None,
+    out_dir: str,
+    on_missing: str,
+    seed: int | None,
+    generated_at: bool,
+    progress: bool,
+) -> None:
+    """Replay baseline and candidate over the same suites, compare paired, apply gates.
+
+    Writes report.html, summary.md, verdict.json and junit.xml. Exit 0 when every
+    gate passes, 1 when one fails, 2 on bad input.
+    """
+    import datetime as dt
+    import difflib
+    from pathlib import Path
+
+    from routegate.frontier import single_model_points
+    from routegate.gate_report import render_gate_markdown
+    from routegate.gates import load_gates
+    from routegate.html_report import render_html
+    from routegate.junit import render_junit
+    from routegate.pipeline import RunOptions
+    from routegate.policy import load_policy
+    from routegate.stats import DEFAULT_SEED
+    from routegate.suite import load_suite
+    from routegate.verdict import gate_policies, verdict_json
+    from routegate.writer import dumps_json, write_parquet_atomic, write_text_atomic
+
+    baseline = load_policy(baseline_spec)
+    candidate = load_policy(candidate_spec)
+    gates_cfg, gates_source = load_gates(gates_spec)
+    suites = [load_suite(p) for p in suite_paths]
+    names = [s.name for s in suites]
+    if len(set(names)) != len(names):
+        raise InputError.single(",".join(suite_paths), "the same suite is given twice")
+    hook, context = _progress_hook(progress)
+    options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook)  # type: ignore[arg-type]
+    with context:
+        outcome = gate_policies(baseline, candidate, suites, gates_cfg, gates_source=gates_source, options=options)
+        points = single_model_points(suites, candidate, seed=options.seed)
+    verdict = verdict_json(outcome, gates_cfg)
+    verdict["single_models"] = points
+    diff = "".join(
+        difflib.unified_diff(
+            _policy_text(baseline_spec).splitlines(keepends=True),
+            _policy_text(candidate_spec).splitlines(keepends=True),
+            fromfile=baseline.source,
+            tofile=candidate.source,
+        )
+    )
+    out = Path(out_dir)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if generated_at else None
+    html = render_html(verdict, policy_diff=diff, generated_at=stamp)
+    report = out / "report.html"
+    # Reports first, verdict last: a verdict.json on disk always has its reports beside it.
+    write_parquet_atomic(out / "baseline.traces.parquet", outcome.baseline.traces)
+    write_parquet_atomic(out / "candidate.traces.parquet", outcome.candidate.traces)
+    write_text_atomic(report, html)
+    write_text_atomic(out / "summary.md", render_gate_markdown(verdict, report_path=str(report)))
+    write_text_atomic(out / "junit.xml", render_junit(verdict))
+    write_text_atomic(out / "verdict.json", dumps_json(verdict))
+    status = "PASSED" if outcome.verdict.passed else "FAILED"
+    for g in outcome.verdict.failed:
+        click.echo(f"  failed: {g.name}: {g.reason}")
+    click.echo(f"routegate gate {status}: {len(outcome.verdict.failed)} of {len(outcome.verdict.gates)} gates failed; report: {report}")
+    sys.exit(EXIT_OK if outcome.verdict.passed else EXIT_GATE_FAILED)
+
+
+from routegate.importers.cli import import_group  # noqa: E402  (registered after the built-in commands)
+
+main.add_command(import_group)

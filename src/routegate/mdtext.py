@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
+"""Characters that open code, emphasis, links or cells anywhere in a line (``<``/``>``/``&`` become entities)."""
+_LEADING_MARK = re.compile(r"^([#+=-])")
+_LEADING_NUMBER = re.compile(r"^(\d+)([.)])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -22,7 +25,9 @@ def md_cell(text: str, limit: int | None = None) -> str:
         text = text[: limit - 1] + "…"
     text = _SPECIAL.sub(r"\\\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return " ".join(text.split("\n")).replace("\r", "")
+    text = " ".join(text.split("\n")).replace("\r", "")
+    # A leading "#", "+", "-", "=" or "1." would start a heading or a list when the text begins a line.
+    return _LEADING_NUMBER.sub(r"\1\\\2", _LEADING_MARK.sub(r"\\\1", text))
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

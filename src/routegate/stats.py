@@ -9,6 +9,7 @@ agree near it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,3 +62,139 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...] = (50, 95, 99)) -> dic
         return {f"p{q:g}": float("nan") for q in qs}
     found = np.percentile(x, qs)
     return {f"p{q:g}": float(v) for q, v in zip(qs, found, strict=True)}
+
+
+Z_ONE_SIDED_95 = 1.6448536269514722
+Z_POWER_80 = 0.8416212335729143
+
+
+def normal_sf(z: float) -> float:
+    """P(Z > z) for a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+@dataclass(frozen=True)
+class PairedDelta:
+    """Mean of paired differences (candidate - baseline) with its uncertainty."""
+
+    delta: float
+    low: float
+    high: float
+    se: float
+    """Standard error of the mean difference (from the bootstrap spread when bootstrapped)."""
+    method: str
+    n: int
+    draws: np.ndarray | None = None
+    """The bootstrap means (small n only), kept for one-sided tests on the same resamples."""
+
+    def p_noninferior(self, margin: float) -> float:
+        """One-sided p-value of H0: true delta <= -margin. Small p: the candidate is not worse by the margin."""
+        if self.n == 0:
+            return 1.0
+        if self.draws is not None:
+            return float((np.count_nonzero(self.draws <= -margin) + 1) / (self.draws.size + 1))
+        if self.se == 0.0:
+            return 0.0 if self.delta > -margin else 1.0
+        return normal_sf((self.delta + margin) / self.se)
+
+    def mde(self, *, alpha_z: float = Z_ONE_SIDED_95, power_z: float = Z_POWER_80) -> float:
+        """Smallest true change this sample detects with 80% power at one-sided 5% (``(z_a + z_b) * se``)."""
+        return (alpha_z + power_z) * self.se
+
+
+def paired_mean_delta(baseline: np.ndarray, candidate: np.ndarray, *, seed: int = DEFAULT_SEED) -> PairedDelta:
+    """Paired mean difference over the rows where both values are finite.
+
+    Up to ``BOOTSTRAP_MAX_N`` pairs: a seeded percentile bootstrap of the
+    differences. Beyond: the normal approximation from the sufficient
+    statistics (sum and sum of squares of the differences), exact enough at
+    that size and O(n) instead of O(n x resamples).
+    """
+    b = np.asarray(baseline, dtype=np.float64)
+    c = np.asarray(candidate, dtype=np.float64)
+    both = np.isfinite(b) & np.isfinite(c)
+    d = c[both] - b[both]
+    n = int(d.size)
+    if n == 0:
+        return PairedDelta(float("nan"), float("nan"), float("nan"), float("nan"), "exact", 0)
+    mean = float(d.mean())
+    if n < 2 or float(d.max()) == float(d.min()):
+        return PairedDelta(mean, mean, mean, 0.0, "exact", n)
+    if n > BOOTSTRAP_MAX_N:
+        se = float(d.std(ddof=1)) / math.sqrt(n)
+        return PairedDelta(mean, mean - Z95 * se, mean + Z95 * se, se, "normal", n)
+    draws = bootstrap_means(d, seed=seed)
+    low, high = np.quantile(draws, [0.025, 0.975])
+    return PairedDelta(mean, float(low), float(high), float(draws.std(ddof=1)), "bootstrap", n, draws)
+
+
+def bootstrap_means(values: np.ndarray, *, seed: int = DEFAULT_SEED, resamples: int = BOOTSTRAP_RESAMPLES) -> np.ndarray:
+    """Means of ``resamples`` seeded resamples with replacement, in blocks to bound memory."""
+    rng = np.random.default_rng(seed)
+    n = values.size
+    out = np.empty(resamples, dtype=np.float64)
+    block = max(1, 4_000_000 // max(n, 1))
+    for start in range(0, resamples, block):
+        stop = min(resamples, start + block)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        out[start:stop] = values[idx].mean(axis=1)
+    return out
+
+
+def percentile_ci(values: np.ndarray, q: float) -> tuple[float, float, float]:
+    """(estimate, low, high): the q-th percentile with a distribution-free 95% CI from order statistics.
+
+    The CI's ranks come from the normal approximation to Binomial(n, q/100):
+    ``n*p -/+ 1.96*sqrt(n*p*(1-p))``, clipped to the sample.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    p = q / 100.0
+    half = Z95 * math.sqrt(n * p * (1 - p))
+    lo_rank = int(max(0, math.floor(n * p - half) - 1))
+    hi_rank = int(min(n - 1, math.ceil(n * p + half)))
+    part = np.partition(x, sorted({lo_rank, hi_rank}))
+    return float(np.percentile(x, q)), float(part[lo_rank]), float(part[hi_rank])
+
+
+def paired_percentile_delta(
+    baseline: np.ndarray, candidate: np.ndarray, q: float, *, seed: int = DEFAULT_SEED
+) -> tuple[float, float, float, str]:
+    """(delta, low, high, method) of percentile(candidate) - percentile(baseline).
+
+    Small n: a paired, seeded bootstrap of the difference of percentiles.
+    Large n: order-statistic CIs of each percentile, combined conservatively
+    (``[lo_c - hi_b, hi_c - lo_b]``), with no resampling.
+    """
+    b = np.asarray(baseline, dtype=np.float64)
+    c = np.asarray(candidate, dtype=np.float64)
+    both = np.isfinite(b) & np.isfinite(c)
+    b, c = b[both], c[both]
+    n = b.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), "exact"
+    delta = float(np.percentile(c, q) - np.percentile(b, q))
+    if n > BOOTSTRAP_MAX_N:
+        _, bl, bh = percentile_ci(b, q)
+        _, cl, ch = percentile_ci(c, q)
+        return delta, cl - bh, ch - bl, "order-statistics"
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(BOOTSTRAP_RESAMPLES, n))
+    draws = np.percentile(c[idx], q, axis=1) - np.percentile(b[idx], q, axis=1)
+    low, high = np.quantile(draws, [0.025, 0.975])
+    return delta, float(low), float(high), "bootstrap"
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone), in the input order."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted

@@ -1,0 +1,208 @@
+"""Step 6 of the pipeline: baseline vs candidate on the same requests, paired.
+
+Both runs replay the same loaded suites, so their traces are row-aligned:
+row i of each is the same request. Every delta is candidate - baseline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from routegate.measure import group_rows
+from routegate.pipeline import RunResult, describe_policy
+from routegate.stats import DEFAULT_SEED, paired_mean_delta, paired_percentile_delta
+
+COMPARISON_SCHEMA = 1
+TOP_EXAMPLES = 10
+"""Regressions and improvements listed in reports."""
+TEXT_LIMIT = 2000
+"""Characters of prompt or response kept per listed example."""
+FAILED = "(failed)"
+
+
+class _Arrays:
+    """The columns a comparison needs, pulled out of Arrow once."""
+
+    def __init__(self, traces: pa.Table, tiers: tuple[str, ...]) -> None:
+        def num(name: str) -> np.ndarray:
+            return np.asarray(pc.fill_null(traces.column(name), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+        self.quality = num("quality")
+        self.cost = num("cost_usd")
+        self.latency = num("latency_ms")
+        self.error = np.asarray(traces.column("error").to_numpy(zero_copy_only=False), dtype=bool)
+        self.breach = np.asarray(traces.column("privacy_breach").to_numpy(zero_copy_only=False), dtype=bool)
+        idx = pc.index_in(traces.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
+        self.tier = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _delta_block(b: _Arrays, c: _Arrays, rows: np.ndarray | slice, tiers: tuple[str, ...], seed: int) -> dict[str, Any]:
+    qb, qc = b.quality[rows], c.quality[rows]
+    quality = paired_mean_delta(qb, qc, seed=seed)
+    cb, cc = b.cost[rows], c.cost[rows]
+    cost = paired_mean_delta(cb * 1000, cc * 1000, seed=seed)
+    eb, ec = b.error[rows].astype(np.float64), c.error[rows].astype(np.float64)
+    errors = paired_mean_delta(eb, ec, seed=seed)
+    lb, lc = b.latency[rows], c.latency[rows]
+    n = int(qb.size)
+    latency = {}
+    for q in (50, 95, 99):
+        delta, low, high, method = paired_percentile_delta(lb, lc, q, seed=seed)
+        latency[f"p{q}"] = {
+            "baseline": float(np.percentile(lb, q)) if n else float("nan"),
+            "candidate": float(np.percentile(lc, q)) if n else float("nan"),
+            "delta": delta,
+            "ci95": [low, high],
+            "ci_method": method,
+        }
+    base_cost = float(cb.sum()) / n * 1000 if n else float("nan")
+    cand_cost = float(cc.sum()) / n * 1000 if n else float("nan")
+    mix_b = np.bincount(b.tier[rows][(eb == 0) & (b.tier[rows] >= 0)], minlength=len(tiers))
+    mix_c = np.bincount(c.tier[rows][(ec == 0) & (c.tier[rows] >= 0)], minlength=len(tiers))
+    mix = {
+        t: {
+            "baseline": float(mix_b[i] / n) if n else 0.0,
+            "candidate": float(mix_c[i] / n) if n else 0.0,
+            "delta": float((mix_c[i] - mix_b[i]) / n) if n else 0.0,
+        }
+        for i, t in enumerate(tiers)
+    }
+    return {
+        "n": n,
+        "quality": {
+            "baseline": float(np.nanmean(qb)) if np.isfinite(qb).any() else float("nan"),
+            "candidate": float(np.nanmean(qc)) if np.isfinite(qc).any() else float("nan"),
+            "delta": quality.delta,
+            "ci95": [quality.low, quality.high],
+            "ci_method": quality.method,
+            "se": quality.se,
+            "n_paired": quality.n,
+            "mde80": quality.mde(),
+            "p_noninferior": None,
+        },
+        "cost_per_1k_usd": {
+            "baseline": base_cost,
+            "candidate": cand_cost,
+            "delta": cand_cost - base_cost,
+            "delta_pct": (cand_cost - base_cost) / base_cost * 100 if base_cost else float("nan"),
+            "ci95": [cost.low, cost.high],
+            "ci_method": cost.method,
+        },
+        "latency_ms": latency,
+        "error_rate": {
+            "baseline": float(eb.mean()) if n else 0.0,
+            "candidate": float(ec.mean()) if n else 0.0,
+            "delta": errors.delta,
+            "ci95": [errors.low, errors.high],
+            "ci_method": errors.method,
+        },
+        "tier_mix": mix,
+        "privacy_breaches": {"baseline": int(b.breach[rows].sum()), "candidate": int(c.breach[rows].sum())},
+    }
+
+
+def tier_shift(b: pa.Table, c: pa.Table, tiers: tuple[str, ...]) -> dict[str, Any]:
+    """Counts of requests by (baseline tier, candidate tier); failed requests in their own row/column."""
+    labels = [*tiers, FAILED]
+
+    def codes(t: pa.Table) -> np.ndarray:
+        idx = pc.index_in(t.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
+        code = np.asarray(pc.fill_null(idx, len(tiers)).to_numpy(zero_copy_only=False), dtype=np.int64)
+        failed = np.asarray(t.column("error").to_numpy(zero_copy_only=False), dtype=bool)
+        return np.where(failed, len(tiers), code)
+
+    k = len(labels)
+    matrix = np.bincount(codes(b) * k + codes(c), minlength=k * k).reshape(k, k)
+    return {"tiers": labels, "counts": matrix.tolist()}
+
+
+def _truncate(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+
+
+def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMPLES) -> dict[str, list[dict[str, Any]]]:
+    """The requests whose quality dropped (rose) the most, with prompt and both answers, truncated."""
+    b, c = base.traces, cand.traces
+    qb = np.asarray(pc.fill_null(b.column("quality"), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+    qc = np.asarray(pc.fill_null(c.column("quality"), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+    d = qc - qb
+    finite = np.isfinite(d)
+    # Stable order: by delta, then row, so ties list the same requests every time.
+    rows = np.flatnonzero(finite)
+    order = rows[np.lexsort((rows, d[rows]))]
+    worst = [int(i) for i in order[:limit] if d[i] < 0]
+    best = [int(i) for i in order[::-1][:limit] if d[i] > 0]
+    offsets = _suite_offsets(base)
+    picked = worst + best
+    suite_of = {i: int(np.searchsorted(offsets, i, side="right") - 1) for i in picked}
+    responses = {
+        (side, k): run.replay.final_responses()
+        for k in set(suite_of.values())
+        for side, run in (("b", base.runs[k]), ("c", cand.runs[k]))
+    }
+
+    def describe(i: int) -> dict[str, Any]:
+        suite_i = suite_of[i]
+        run_b = base.runs[suite_i]
+        local = i - int(offsets[suite_i])
+        prompt = run_b.suite.examples.column("messages")[local].as_py() or []
+        text = "\n\n".join(f"[{m.get('role')}] {m.get('content') or ''}" for m in prompt)
+        return {
+            "suite": run_b.suite.name,
+            "example_id": b.column("example_id")[i].as_py(),
+            "prompt": _truncate(text),
+            "baseline": {
+                "tier": b.column("final_tier")[i].as_py(),
+                "model": b.column("final_model")[i].as_py(),
+                "quality": float(qb[i]),
+                "response": _truncate(responses[("b", suite_i)][local].as_py()),
+            },
+            "candidate": {
+                "tier": c.column("final_tier")[i].as_py(),
+                "model": c.column("final_model")[i].as_py(),
+                "quality": float(qc[i]),
+                "response": _truncate(responses[("c", suite_i)][local].as_py()),
+            },
+            "delta": float(d[i]),
+        }
+
+    return {"regressions": [describe(i) for i in worst], "improvements": [describe(i) for i in best]}
+
+
+def _suite_offsets(result: RunResult) -> np.ndarray:
+    sizes = [r.traces.num_rows for r in result.runs]
+    return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
+
+def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """Paired deltas overall, per suite and per slice; tier shifts; notable examples."""
+    b, c = base.traces, cand.traces
+    if b.num_rows != c.num_rows or not b.column("example_id").equals(c.column("example_id")):
+        raise RuntimeError("baseline and candidate traces are not aligned; both runs must replay the same suites")
+    tiers = tuple(dict.fromkeys([*base.summary["tiers"], *cand.summary["tiers"]]))
+    ab, ac = _Arrays(b, tiers), _Arrays(c, tiers)
+    deltas: dict[str, Any] = {"overall": _delta_block(ab, ac, slice(None), tiers, seed)}
+    deltas["by_suite"] = {k: _delta_block(ab, ac, rows, tiers, seed) for k, rows in group_rows(b.column("suite")).items()}
+    slices = [s for s in base.summary["slices"] if s in b.column_names]
+    deltas["by_slice"] = {
+        name: {k: _delta_block(ab, ac, rows, tiers, seed) for k, rows in group_rows(b.column(name)).items()}
+        for name in slices
+    }
+    return {
+        "schema_version": COMPARISON_SCHEMA,
+        "seed": seed,
+        "baseline": {"policy": describe_policy(base.policy), "metrics": base.summary["metrics"]},
+        "candidate": {"policy": describe_policy(cand.policy), "metrics": cand.summary["metrics"]},
+        "suites": base.summary["suites"],
+        "tiers": list(tiers),
+        "slices": slices,
+        "deltas": deltas,
+        "tier_shift": tier_shift(b, c, tiers),
+        "examples": notable_examples(base, cand),
+    }

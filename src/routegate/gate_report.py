@@ -1,0 +1,150 @@
+"""``summary.md`` of a gate: verdict, gate table and key deltas, for a PR comment or the job summary.
+
+Everything from a suite or a policy is escaped (``md_cell``/``md_code``), and
+the text is capped at ``MAX_CHARS`` whatever the suite size.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from routegate.mdtext import md_cell, md_code, md_table
+from routegate.run_report import fmt_num, fmt_pct, fmt_usd
+
+MAX_CHARS = 60_000
+MAX_GATE_ROWS = 60
+MAX_SLICE_ROWS = 25
+MAX_EXAMPLES = 5
+
+
+def _fmt_observed(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _signed_pts(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{100 * x:+.2f} pt"
+
+
+def _ci_pts(ci: list[float | None]) -> str:
+    lo, hi = ci
+    if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
+        return ""
+    return f" [{100 * lo:+.2f}, {100 * hi:+.2f}]"
+
+
+def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = None) -> str:
+    base, cand = verdict["baseline"]["policy"], verdict["candidate"]["policy"]
+    gates = verdict["gates"]
+    failed = [g for g in gates if not g["passed"]]
+    icon = "✅ PASSED" if verdict["passed"] else "❌ FAILED"
+    out = [
+        f"## routegate: {icon}",
+        "",
+        f"Candidate {md_code(cand['name'])} {md_cell(str(cand['version']))} vs baseline {md_code(base['name'])} "
+        f"{md_cell(str(base['version']))} over {sum(s['examples'] for s in verdict['suites']):,} requests "
+        f"in {len(verdict['suites'])} suite(s). "
+        + (f"{len(failed)} of {len(gates)} gates failed." if failed else f"All {len(gates)} gates passed."),
+        "",
+    ]
+    overall = verdict["deltas"]["overall"]
+    q, cost, err = overall["quality"], overall["cost_per_1k_usd"], overall["error_rate"]
+    p95 = overall["latency_ms"]["p95"]
+    out += ["### Key deltas (candidate − baseline)", ""]
+    out += md_table(
+        ["metric", "baseline", "candidate", "delta [95% CI]"],
+        [
+            ["quality", fmt_pct(q["baseline"]), fmt_pct(q["candidate"]), _signed_pts(q["delta"]) + _ci_pts(q["ci95"])],
+            [
+                "$ per 1k requests",
+                fmt_usd(cost["baseline"]),
+                fmt_usd(cost["candidate"]),
+                f"{fmt_usd(cost['delta'])} ({cost['delta_pct']:+.1f}%)" if cost["delta_pct"] is not None else fmt_usd(cost["delta"]),
+            ],
+            ["p95 latency", f"{fmt_num(p95['baseline'])} ms", f"{fmt_num(p95['candidate'])} ms", f"{p95['delta']:+,.0f} ms"],
+            ["error rate", fmt_pct(err["baseline"], 2), fmt_pct(err["candidate"], 2), _signed_pts(err["delta"])],
+            [
+                "PII breaches",
+                str(overall["privacy_breaches"]["baseline"]),
+                str(overall["privacy_breaches"]["candidate"]),
+                "",
+            ],
+        ],
+    )
+    out += ["", "### Gates", ""]
+    ordered = failed + [g for g in gates if g["passed"]]
+    rows = [
+        [
+            "❌" if not g["passed"] else ("⏭" if g.get("skipped") else "✅"),
+            md_code(g["name"]),
+            _fmt_observed(g["observed"]),
+            _fmt_observed(g["threshold"]),
+            md_cell(g["reason"], limit=300),
+        ]
+        for g in ordered[:MAX_GATE_ROWS]
+    ]
+    out += md_table(["", "gate", "observed", "threshold", "reason"], rows)
+    if len(ordered) > MAX_GATE_ROWS:
+        out += ["", f"… and {len(ordered) - MAX_GATE_ROWS} more gates (all passed; see verdict.json)."]
+    tiers = verdict["tiers"]
+    out += ["", "### Tier mix (share answered by each tier)", ""]
+    out += md_table(
+        ["", *[md_code(t) for t in tiers]],
+        [
+            ["baseline", *[fmt_pct(overall["tier_mix"][t]["baseline"]) for t in tiers]],
+            ["candidate", *[fmt_pct(overall["tier_mix"][t]["candidate"]) for t in tiers]],
+        ],
+    )
+    for name, groups in verdict["deltas"]["by_slice"].items():
+        out += ["", f"<details><summary>Quality by {md_cell(name)}</summary>", ""]
+        rows = [
+            [
+                md_cell(value, limit=60),
+                f"{g['n']:,}",
+                fmt_pct(g["quality"]["baseline"]),
+                fmt_pct(g["quality"]["candidate"]),
+                _signed_pts(g["quality"]["delta"]) + _ci_pts(g["quality"]["ci95"]),
+                f"{g['cost_per_1k_usd']['delta_pct']:+.1f}%" if g["cost_per_1k_usd"]["delta_pct"] is not None else "–",
+            ]
+            for value, g in list(groups.items())[:MAX_SLICE_ROWS]
+        ]
+        out += md_table([md_cell(name), "n", "baseline", "candidate", "delta [95% CI]", "cost"], rows)
+        if len(groups) > MAX_SLICE_ROWS:
+            out += ["", f"… and {len(groups) - MAX_SLICE_ROWS} more values."]
+        out += ["", "</details>"]
+    regressions = verdict["examples"]["regressions"][:MAX_EXAMPLES]
+    if regressions:
+        out += ["", "<details><summary>Largest regressions</summary>", ""]
+        out += md_table(
+            ["suite", "example", "baseline", "candidate", "prompt"],
+            [
+                [
+                    md_code(e["suite"]),
+                    md_code(str(e["example_id"])),
+                    f"{md_cell(str(e['baseline']['model']))} {e['baseline']['quality']:.2f}",
+                    f"{md_cell(str(e['candidate']['model']))} {e['candidate']['quality']:.2f}",
+                    md_cell(e["prompt"] or "", limit=160),
+                ]
+                for e in regressions
+            ],
+        )
+        out += ["", "</details>"]
+    out += ["", "### Provenance", ""]
+    out += [
+        f"- Baseline {md_code(base['source'])} sha256 `{base['sha256']}`",
+        f"- Candidate {md_code(cand['source'])} sha256 `{cand['sha256']}`",
+        *[f"- Suite {md_code(s['name'])} {md_cell(s['version'])} sha256 `{s['sha256']}`" for s in verdict["suites"]],
+        f"- Gates: {md_code(verdict['gates_config']['source'])}; bootstrap seed {verdict['seed']}",
+    ]
+    if report_path:
+        out += ["", f"Full report: {md_code(report_path)}"]
+    text = "\n".join(out) + "\n"
+    if len(text) > MAX_CHARS:
+        text = text[: MAX_CHARS - 200].rsplit("\n", 1)[0] + "\n\n… (truncated; see verdict.json and report.html)\n"
+    return text

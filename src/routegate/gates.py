@@ -1,0 +1,293 @@
+"""Step 7 of the pipeline: gate rules from a gates file -> a ``Verdict``.
+
+docs/gates.md documents every gate. Quality gates are non-inferiority tests:
+the candidate passes when the data show, at the configured confidence, that
+its quality is not worse than the baseline's by more than the margin. Slice
+gates are corrected for multiplicity with Holm's step-down method. The
+privacy gate is hard: zero breaches, always on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from routegate.errors import InputError
+from routegate.pipeline import RunResult
+from routegate.schema import Frozen, validate_document
+from routegate.sources import parse_source
+from routegate.stats import PairedDelta, holm
+from routegate.yamlsource import parse_yaml
+
+MAX_LISTED_BREACHES = 50
+
+
+class SliceQualityGate(Frozen):
+    """Non-inferiority per slice value (e.g. per task type)."""
+
+    columns: tuple[str, ...] | None = None
+    """Slice columns to gate; default: every slice of the suites."""
+    margin: float = Field(default=0.03, ge=0, le=1)
+    """Largest acceptable drop in mean quality per slice value (0.03 = 3 points)."""
+    min_n: int = Field(default=300, ge=1)
+    """Slice values with fewer paired requests are reported but not gated."""
+
+
+class QualityGate(Frozen):
+    margin: float = Field(default=0.01, ge=0, le=1)
+    """Largest acceptable drop in overall mean quality (0.01 = 1 point)."""
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    """One-sided confidence of the non-inferiority test."""
+    slices: SliceQualityGate | None = SliceQualityGate()
+    """Per-slice gates; ``null`` turns them off."""
+
+
+class CostGate(Frozen):
+    max_increase_pct: float = Field(default=10.0, ge=-100)
+    """Largest acceptable increase in $ per 1k requests, in percent of the baseline's."""
+
+
+class LatencyGate(Frozen):
+    p95_ms: dict[str, float] = {}
+    """Absolute p95 latency ceiling per SLA class (ms)."""
+    max_p95_increase_pct: float | None = Field(default=25.0, ge=0)
+    """Largest acceptable p95 increase vs the baseline, per SLA class; ``null`` turns it off."""
+
+
+class ErrorGate(Frozen):
+    max_rate: float = Field(default=0.01, ge=0, le=1)
+    """Largest acceptable share of requests that got no answer."""
+
+
+class FastTierGate(Frozen):
+    tier: str = "fast"
+    min_share: float = Field(ge=0, le=1)
+    """Smallest acceptable share of requests answered by ``tier``."""
+
+
+class GatesSpec(Frozen):
+    """The contents of a gates file; every section has defaults."""
+
+    quality: QualityGate = QualityGate()
+    cost: CostGate | None = CostGate()
+    latency: LatencyGate | None = LatencyGate()
+    errors: ErrorGate | None = ErrorGate()
+    fast_tier: FastTierGate | None = None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    passed: bool
+    observed: float | int | None
+    threshold: float | int | None
+    reason: str
+    skipped: bool = False
+    details: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "passed": self.passed,
+            "skipped": self.skipped,
+            "observed": self.observed,
+            "threshold": self.threshold,
+            "reason": self.reason,
+        }
+        if self.details is not None:
+            out["details"] = self.details
+        return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    gates: tuple[GateResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(g.passed for g in self.gates)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    @property
+    def failed(self) -> list[GateResult]:
+        return [g for g in self.gates if not g.passed]
+
+
+def load_gates(spec: str | None) -> tuple[GatesSpec, str]:
+    """Gates from a file (path or git:REF:path), or the defaults; returns (spec, where from)."""
+    if spec is None:
+        return GatesSpec(), "(defaults)"
+    source = parse_source(spec)
+    doc = parse_yaml(source.read_text(), source.display)
+    return validate_document(GatesSpec, doc), source.display
+
+
+def _pts(x: float) -> str:
+    return f"{100 * x:+.2f} pt"
+
+
+def _quality_gate(name: str, block: dict[str, Any], margin: float, alpha: float, p: float) -> GateResult:
+    q = block["quality"]
+    passed = p < alpha
+    observed, low = q["delta"], q["ci95"][0]
+    mde = q["mde80"]
+    if q["n_paired"] == 0:
+        return GateResult(name, True, None, -margin, "no scored requests: not gated", skipped=True)
+    if passed:
+        reason = f"quality {_pts(observed)} (95% CI from {_pts(low)}); not worse by more than {100 * margin:.2f} pt (p={p:.3g})"
+    else:
+        reason = (
+            f"cannot rule out a drop of more than {100 * margin:.2f} pt: quality {_pts(observed)}, "
+            f"95% CI from {_pts(low)} (p={p:.3g})"
+        )
+    if mde > margin:
+        reason += f"; this suite detects only drops of {100 * mde:.2f} pt or more with 80% power"
+    details = {"ci95": q["ci95"], "p_value": p, "mde80": mde, "n": q["n_paired"], "method": q["ci_method"]}
+    return GateResult(name, passed, observed, -margin, reason, details=details)
+
+
+def _delta_of(block: dict[str, Any]) -> PairedDelta:
+    q = block["quality"]
+    return PairedDelta(q["delta"], q["ci95"][0], q["ci95"][1], q["se"], q["ci_method"], q["n_paired"])
+
+
+def evaluate_gates(
+    comparison: dict[str, Any],
+    spec: GatesSpec,
+    candidate: RunResult,
+) -> Verdict:
+    """Every gate, in a fixed order: quality, slices, cost, latency, errors, fast tier, privacy."""
+    gates: list[GateResult] = []
+    deltas = comparison["deltas"]
+    overall = deltas["overall"]
+    alpha = 1 - spec.quality.confidence
+    margin = spec.quality.margin
+    p = _delta_of(overall).p_noninferior(margin) if overall["quality"]["n_paired"] else 1.0
+    overall["quality"]["p_noninferior"] = p
+    gates.append(_quality_gate("quality", overall, margin, alpha, p))
+
+    if spec.quality.slices is not None:
+        sg = spec.quality.slices
+        columns = sg.columns if sg.columns is not None else tuple(deltas["by_slice"])
+        unknown = [c for c in columns if c not in deltas["by_slice"]]
+        if unknown:
+            raise InputError.single(
+                "gates", f"slice column(s) {', '.join(unknown)} not in the suites; slices: {', '.join(deltas['by_slice'])}", "quality.slices.columns"
+            )
+        family: list[tuple[str, dict[str, Any], float]] = []
+        for col in columns:
+            for value, block in deltas["by_slice"][col].items():
+                name = f"quality[{col}={value}]"
+                if block["quality"]["n_paired"] < sg.min_n:
+                    gates.append(
+                        GateResult(name, True, block["quality"]["delta"], -sg.margin,
+                                   f"only {block['quality']['n_paired']} scored requests (< {sg.min_n}): reported, not gated", skipped=True)
+                    )
+                    continue
+                raw = _delta_of(block).p_noninferior(sg.margin)
+                family.append((name, block, raw))
+        adjusted = holm([f[2] for f in family])
+        for (name, block, _), p_adj in zip(family, adjusted, strict=True):
+            block["quality"]["p_noninferior"] = p_adj
+            result = _quality_gate(name, block, sg.margin, alpha, p_adj)
+            gates.append(GateResult(result.name, result.passed, result.observed, result.threshold,
+                                    result.reason + " (Holm-adjusted)", details=result.details))
+
+    if spec.cost is not None:
+        cost = overall["cost_per_1k_usd"]
+        pct = cost["delta_pct"]
+        limit = spec.cost.max_increase_pct
+        ok = pct is not None and not (isinstance(pct, float) and math.isnan(pct)) and pct <= limit
+        if cost["baseline"] == 0:
+            ok = cost["candidate"] == 0
+        gates.append(
+            GateResult(
+                "cost", ok, pct, limit,
+                f"$ per 1k requests {cost['baseline']:.4f} -> {cost['candidate']:.4f} ({pct:+.1f}%; allowed up to {limit:+.1f}%)",
+            )
+        )
+
+    if spec.latency is not None:
+        by_sla = deltas["by_slice"].get("sla", {})
+        for sla_class, block in by_sla.items():
+            p95 = block["latency_ms"]["p95"]
+            ceiling = spec.latency.p95_ms.get(sla_class)
+            if ceiling is not None:
+                gates.append(
+                    GateResult(
+                        f"latency_p95[{sla_class}]", p95["candidate"] <= ceiling, p95["candidate"], ceiling,
+                        f"p95 {p95['candidate']:,.0f} ms for {sla_class} requests (ceiling {ceiling:,.0f} ms)",
+                    )
+                )
+            if spec.latency.max_p95_increase_pct is not None:
+                base = p95["baseline"]
+                pct = (p95["candidate"] - base) / base * 100 if base else 0.0
+                limit = spec.latency.max_p95_increase_pct
+                gates.append(
+                    GateResult(
+                        f"latency_p95_increase[{sla_class}]", pct <= limit, pct, limit,
+                        f"p95 {base:,.0f} -> {p95['candidate']:,.0f} ms ({pct:+.1f}%; allowed up to +{limit:.1f}%)",
+                    )
+                )
+        for sla_class in spec.latency.p95_ms:
+            if sla_class not in by_sla:
+                gates.append(GateResult(f"latency_p95[{sla_class}]", True, None, spec.latency.p95_ms[sla_class],
+                                        f"no {sla_class} requests in the suites: not gated", skipped=True))
+
+    if spec.errors is not None:
+        rate = overall["error_rate"]["candidate"]
+        gates.append(
+            GateResult("errors", rate <= spec.errors.max_rate, rate, spec.errors.max_rate,
+                       f"{100 * rate:.2f}% of requests got no answer (allowed up to {100 * spec.errors.max_rate:.2f}%)")
+        )
+
+    if spec.fast_tier is not None:
+        ft = spec.fast_tier
+        share = overall["tier_mix"].get(ft.tier, {}).get("candidate", 0.0)
+        gates.append(
+            GateResult(f"tier_share[{ft.tier}]", share >= ft.min_share, share, ft.min_share,
+                       f"{100 * share:.1f}% of requests answered by the {ft.tier} tier (at least {100 * ft.min_share:.1f}% wanted)")
+        )
+
+    gates.append(privacy_gate(candidate))
+    return Verdict(tuple(gates))
+
+
+def privacy_gate(candidate: RunResult) -> GateResult:
+    """Zero attempts may send a PII request to an external model: counted from attempts actually made."""
+    leaks: list[dict[str, Any]] = []
+    total = 0
+    for run in candidate.runs:
+        t = run.traces
+        mask = np.asarray(t.column("privacy_breach").to_numpy(zero_copy_only=False), dtype=bool)
+        total += int(mask.sum())
+        for i in np.flatnonzero(mask)[: MAX_LISTED_BREACHES - len(leaks)]:
+            attempt = int(run.replay.breach_attempt[i])
+            calls = run.replay.attempts
+            row = np.flatnonzero(
+                (calls.column("request").to_numpy() == i) & (calls.column("attempt").to_numpy() == attempt)
+            )[0]
+            leaks.append(
+                {
+                    "suite": run.suite.name,
+                    "example_id": t.column("example_id")[int(i)].as_py(),
+                    "attempt": attempt,
+                    "kind": calls.column("kind")[int(row)].as_py(),
+                    "model": calls.column("model")[int(row)].as_py(),
+                }
+            )
+    if total == 0:
+        return GateResult("privacy", True, 0, 0, "no attempt sent a PII request to an external model")
+    first = leaks[0]
+    reason = (
+        f"{total} request(s) with PII reached an external model; first: {first['suite']}/{first['example_id']} "
+        f"on attempt {first['attempt']} ({first['kind']}) to {first['model']}"
+    )
+    return GateResult("privacy", False, total, 0, reason, details={"breaches": leaks, "listed": len(leaks), "total": total})
+

@@ -1,0 +1,68 @@
+"""``routegate gate`` as one function: replay both policies, compare, gate; and the verdict's JSON.
+
+verdict.json's schema is documented in docs/reports.md; ``VERDICT_SCHEMA``
+changes only when a field is removed or changes meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from routegate.compare import compare_runs
+from routegate.gates import GatesSpec, Verdict, evaluate_gates
+from routegate.pipeline import RunOptions, RunResult, run_policy
+from routegate.policy import Policy
+from routegate.suite import Suite
+
+VERDICT_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    baseline: RunResult
+    candidate: RunResult
+    comparison: dict[str, Any]
+    verdict: Verdict
+    gates_source: str
+
+
+def gate_policies(
+    baseline: Policy,
+    candidate: Policy,
+    suites: Sequence[Suite],
+    gates: GatesSpec,
+    *,
+    gates_source: str = "(defaults)",
+    options: RunOptions | None = None,
+) -> GateOutcome:
+    """Replay both policies over the same loaded suites, pair, compare and gate."""
+    options = options or RunOptions()
+    base = run_policy(baseline, suites, options)
+    cand = run_policy(candidate, suites, options)
+    comparison = compare_runs(base, cand, seed=options.seed)
+    verdict = evaluate_gates(comparison, gates, cand)
+    return GateOutcome(base, cand, comparison, verdict, gates_source)
+
+
+def verdict_json(outcome: GateOutcome, gates: GatesSpec) -> dict[str, Any]:
+    c = outcome.comparison
+    return {
+        "schema_version": VERDICT_SCHEMA,
+        "passed": outcome.verdict.passed,
+        "gates": [g.to_json() for g in outcome.verdict.gates],
+        "gates_config": {"source": outcome.gates_source, "spec": gates.model_dump(mode="json")},
+        "baseline": c["baseline"],
+        "candidate": c["candidate"],
+        "suites": c["suites"],
+        "seed": c["seed"],
+        "tiers": c["tiers"],
+        "deltas": c["deltas"],
+        "tier_shift": c["tier_shift"],
+        "examples": c["examples"],
+        "missing_recordings": {
+            "baseline": outcome.baseline.summary["missing_recordings"],
+            "candidate": outcome.candidate.summary["missing_recordings"],
+        },
+    }
