@@ -33,6 +33,12 @@ def describe_condition(when: Condition) -> str:
     return " and ".join(parts) if parts else "every request"
 
 
+def _named(name: str, description: str, *, code: bool = False) -> str:
+    """A rule or tier name with its description (escaped: descriptions are free text)."""
+    shown = md_code(name) if code else md_cell(name)
+    return f"{shown}: {md_cell(description.strip())}" if description.strip() else shown
+
+
 def _either(values: tuple[str, ...]) -> str:
     quoted = [md_code(v) for v in values]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
@@ -46,7 +52,8 @@ def explain_policy(policy: Policy) -> str:
     out += [
         f"- Owner: {md_cell(spec.owner)}",
         f"- Policy sha256: `{policy.sha256}`",
-        f"- Catalog: {md_code(policy.catalog_source)} version {md_cell(catalog.version)}, sha256 `{policy.catalog_sha256}`",
+        f"- Catalog: {md_code(policy.catalog_source)} version {md_cell(catalog.version)}, "
+        f"sha256 `{policy.catalog_sha256}`",
         "",
         "## Which requests go where",
         "",
@@ -54,11 +61,11 @@ def explain_policy(policy: Policy) -> str:
         "",
     ]
     rows = [
-        [str(i + 1), md_cell(rule.name), describe_condition(rule.when), f"`{rule.tier}`"]
+        [str(i + 1), _named(rule.name, rule.description), describe_condition(rule.when), f"`{rule.tier}`"]
         for i, rule in enumerate(spec.rules)
     ]
     rows.append(["-", "(default)", "anything no rule matched", f"`{spec.default_tier}`"])
-    out += md_table(["#", "rule", "when", "starting tier"], rows) + [""]
+    out += [*md_table(["#", "rule", "when", "starting tier"], rows), ""]
     out += ["## Tiers and their fallback chains", ""]
     rows = []
     for name, tier in spec.tiers.items():
@@ -72,13 +79,17 @@ def explain_policy(policy: Policy) -> str:
         providers = sorted({catalog.models[m].provider for m in tier.models})
         rows.append(
             [
-                f"`{name}`" + (" (private)" if tier.private else ""),
+                _named(name, tier.description, code=True) + (" (private)" if tier.private else ""),
                 " → ".join(chain),
                 str(len(providers)),
             ]
         )
-    out += md_table(["tier", "models, in fallback order", "providers"], rows) + [""]
-    single = [n for n, t in spec.tiers.items() if len({catalog.models[m].provider for m in t.models}) == 1 and len(spec.tiers) > 1]
+    out += [*md_table(["tier", "models, in fallback order", "providers"], rows), ""]
+    single = [
+        n
+        for n, t in spec.tiers.items()
+        if len({catalog.models[m].provider for m in t.models}) == 1 and len(spec.tiers) > 1
+    ]
     if single:
         out += [f"Tiers that depend on a single provider: {', '.join(f'`{n}`' for n in single)}.", ""]
     out += ["## Fallback", ""]
@@ -93,11 +104,8 @@ def explain_policy(policy: Policy) -> str:
     if not esc.steps:
         out += ["This policy never escalates: the first answer is final.", ""]
     else:
-        rows = [
-            [f"`{s.from_tier}`", f"`{s.to}`", f"confidence below {s.below_confidence:g}"]
-            for s in esc.steps
-        ]
-        out += md_table(["from", "to", "when"], rows) + [""]
+        rows = [[f"`{s.from_tier}`", f"`{s.to}`", f"confidence below {s.below_confidence:g}"] for s in esc.steps]
+        out += [*md_table(["from", "to", "when"], rows), ""]
         if esc.always_for_stakes:
             out += [f"Requests with stakes {_either(esc.always_for_stakes)} always escalate along these steps.", ""]
         out += [f"At most {esc.max_escalations} escalation(s) per request.", ""]
