@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routegate.mdtext import md_cell, md_code, md_table
+from routegate.mdtext import md_cell, md_code, md_line, md_table
 from routegate.policy import Condition, Policy
 
 
@@ -48,7 +48,7 @@ def explain_policy(policy: Policy) -> str:
     spec, catalog = policy.spec, policy.catalog
     out: list[str] = [f"# Routing policy {md_code(spec.name)} {md_cell(spec.version)}", ""]
     if spec.description:
-        out += [md_cell(spec.description.strip()), ""]
+        out += [md_line(spec.description.strip()), ""]
     out += [
         f"- Owner: {md_cell(spec.owner)}",
         f"- Policy sha256: `{policy.sha256}`",

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from routegate.errors import InputError
+from routegate.measure import NO_VALUE
 from routegate.pipeline import RunResult
 from routegate.schema import Frozen, validate_document
 from routegate.sources import parse_source
@@ -141,6 +142,8 @@ def _quality_gate(name: str, block: dict[str, Any], margin: float, alpha: float,
         return GateResult(name, True, None, -margin, "no scored requests: not gated", skipped=True)
     if passed:
         reason = f"quality {_pts(observed)} (95% CI from {_pts(low)}); not worse by more than {100 * margin:.2f} pt (p={p:.3g})"
+    elif observed < -margin:
+        reason = f"quality dropped {100 * -observed:.2f} pt (95% CI from {_pts(low)}), more than the {100 * margin:.2f} pt margin"
     else:
         reason = (
             f"cannot rule out a drop of more than {100 * margin:.2f} pt: quality {_pts(observed)}, "
@@ -184,6 +187,12 @@ def evaluate_gates(
         for col in columns:
             for value, block in deltas["by_slice"][col].items():
                 name = f"quality[{col}={value}]"
+                if value == NO_VALUE:
+                    gates.append(
+                        GateResult(name, True, block["quality"]["delta"], -sg.margin,
+                                   "requests with no value in this column (suites without it): reported, not gated", skipped=True)
+                    )
+                    continue
                 if block["quality"]["n_paired"] < sg.min_n:
                     gates.append(
                         GateResult(name, True, block["quality"]["delta"], -sg.margin,

@@ -25,9 +25,13 @@ def md_cell(text: str, limit: int | None = None) -> str:
         text = text[: limit - 1] + "…"
     text = _SPECIAL.sub(r"\\\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = " ".join(text.split("\n")).replace("\r", "")
-    # A leading "#", "+", "-", "=" or "1." would start a heading or a list when the text begins a line.
-    return _LEADING_NUMBER.sub(r"\1\\\2", _LEADING_MARK.sub(r"\\\1", text))
+    return " ".join(text.split("\n")).replace("\r", "")
+
+
+def md_line(text: str) -> str:
+    """Like :func:`md_cell`, for text that starts a line: a leading ``#``, ``+``, ``-``, ``=`` or ``1.``
+    would otherwise open a heading or a list."""
+    return _LEADING_NUMBER.sub(r"\1\\\2", _LEADING_MARK.sub(r"\\\1", md_cell(text)))
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -17,6 +17,8 @@ import pyarrow.compute as pc
 from routegate.stats import DEFAULT_SEED, mean_ci, percentiles
 
 Metrics = dict[str, Any]
+NO_VALUE = "(none)"
+"""Group key of requests with no value in a slice column (e.g. from a suite that lacks the column)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def _key(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
-        return "(none)"
+        return NO_VALUE
     return str(value)
 
 
@@ -100,7 +102,7 @@ def group_rows(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
     bounds = np.searchsorted(codes[order], np.arange(-1, len(labels) + 1))
     groups: dict[str, np.ndarray] = {}
     if bounds[1] > bounds[0]:
-        groups["(none)"] = order[bounds[0] : bounds[1]]
+        groups[NO_VALUE] = order[bounds[0] : bounds[1]]
     for code, label in enumerate(labels):
         rows = order[bounds[code + 1] : bounds[code + 2]]
         if rows.size:
