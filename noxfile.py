@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "venv"
@@ -18,11 +20,47 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict."""
+    """ruff, mypy --strict, and the GitHub workflows (schema, then zizmor's security audits)."""
     session.install("-e", ".[lint]")
     session.run("ruff", "check", "src", "tests", "noxfile.py")
     session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
     session.run("mypy", "src")
+    workflows = sorted(str(p) for p in Path(".github/workflows").glob("*.yml"))
+    # The schema is vendored inside check-jsonschema: no network needed.
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    # --offline: only the audits that need no GitHub API (config in .github/zizmor.yml).
+    session.run("zizmor", "--offline", ".github/workflows")
+
+
+# What `nox -s gate` compares by default; the PR check passes `--baseline git:origin/<base>:...` after these.
+GATE_DEFAULTS = [
+    "--baseline",
+    "policies/baseline.yaml",
+    "--candidate",
+    "policies/candidate.yaml",
+    "--suite",
+    "eval_suites/routellm-mmlu",
+    "--suite",
+    "eval_suites/routellm-gsm8k",
+    "--suite",
+    "eval_suites/routellm-mtbench",
+    "--suite",
+    "eval_suites/alpacaeval",
+    "--out",
+    "reports/gate",
+]
+
+
+@nox.session
+def gate(session: nox.Session) -> None:
+    """`routegate gate` on the bundled policies and suites, reports in reports/gate (exit 1 when a gate fails).
+
+    Extra arguments come after the defaults, and for a single-value option click keeps the last
+    value, so `nox -s gate -- --baseline git:origin/main:policies/baseline.yaml` replaces the
+    baseline; `--suite` repeats, so a posarg `--suite` adds a suite to the four bundled ones.
+    """
+    session.install("-e", ".")
+    session.run("routegate", "gate", *GATE_DEFAULTS, *session.posargs)
 
 
 @nox.session
