@@ -432,3 +432,26 @@ def test_loaded_policy_is_frozen(project: Path) -> None:
         policy.spec.default_tier = "fast"  # type: ignore[misc]
     assert policy.tier_models()["private"] == ("llama-local", "qwen-local")
     assert policy.warnings == ()
+
+
+# docs/policy.md: its examples stay valid
+
+
+def _yaml_blocks(markdown: str) -> list[str]:
+    blocks = markdown.split("```yaml\n")[1:]
+    return [block.split("```", 1)[0] for block in blocks]
+
+
+def test_annotated_example_in_docs_is_valid(tmp_path: Path) -> None:
+    root = Path(__file__).parent.parent
+    policy_text, catalog_text = _yaml_blocks((root / "docs" / "policy.md").read_text(encoding="utf-8"))[:2]
+    (tmp_path / "models.yaml").write_bytes((root / "policies" / "models.yaml").read_bytes())
+    (tmp_path / "cheap-first.yaml").write_text(policy_text, encoding="utf-8")
+    policy = load_policy(str(tmp_path / "cheap-first.yaml"))
+    assert policy.warnings == ()
+    assert set(policy.spec.tiers) == {"fast", "balanced", "reasoning", "private"}
+    assert policy.spec.rules[0].name == "pii-stays-home"
+    assert any(r.when.traffic is not None for r in policy.spec.rules)
+    (tmp_path / "catalog.yaml").write_text(catalog_text, encoding="utf-8")
+    catalog, _ = load_catalog_source(parse_source(str(tmp_path / "catalog.yaml")))
+    assert catalog.models["phi-2"].privacy == "private"

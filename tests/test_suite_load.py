@@ -302,3 +302,14 @@ def test_large_table_loads_without_python_row_loops(tmp_path: Path) -> None:
     assert loaded.examples.num_rows == n
     assert loaded.examples.column("input_tokens").to_pylist()[:5] == [0, 1, 1, 1, 1]
     assert elapsed < 10
+
+
+def test_manifest_example_in_docs_is_valid(tmp_path: Path) -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "suites.md").read_text(encoding="utf-8")
+    manifest = docs.split("```yaml\n")[1].split("```", 1)[0]
+    examples = [example_row(i, sla=["interactive", "batch"][i % 2]) for i in range(4)]
+    suite = write_suite(tmp_path / "s", examples)
+    (suite / "suite.yaml").write_text(manifest, encoding="utf-8")
+    loaded = load_suite(suite)
+    assert loaded.name == "support-chat"
+    assert loaded.manifest.slices == ("task_type", "sla")

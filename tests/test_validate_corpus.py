@@ -197,3 +197,22 @@ def test_missing_path_and_unknown_yaml(tmp_path: Path) -> None:
         "nowhere:0:0: -: no such file or folder",
         "notes.yaml:1:1: -: not a policy (has 'tiers'), a catalog (has 'models' and 'providers') or a suite folder",
     ]
+
+
+def test_error_examples_in_the_docs_are_real() -> None:
+    """docs/policy.md quotes corpus messages; they must match what the CLI prints today."""
+    docs = (Path(__file__).parent.parent / "docs" / "policy.md").read_text(encoding="utf-8")
+    block = docs.split("Examples, from the test corpus")[1].split("```\n")[1]
+    quoted = block.strip().splitlines()
+    assert len(quoted) >= 5
+    known = {line for case in CASES for line in _expectations(case)[0]}
+    assert set(quoted) <= known
+
+
+def test_table_error_examples_in_the_suite_docs_are_real() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "suites.md").read_text(encoding="utf-8")
+    block = docs.split("## Problems and their positions")[1].split("```\n")[1]
+    quoted = block.strip().splitlines()
+    assert len(quoted) >= 3
+    known = {line for case in CASES for line in _expectations(case)[0]}
+    assert set(quoted) <= known
