@@ -33,6 +33,10 @@ def lint(session: nox.Session) -> None:
 
 
 # What `nox -s gate` compares by default; the PR check passes `--baseline git:origin/<base>:...` after these.
+# Not eval_suites/alpacaeval: it records none of the Mixtral answers the bundled policies route most requests to
+# (1,532 missing (model, example) pairs), so the gate would stop with exit 2, or, with `--on-missing skip`, fail
+# its error-rate gate on calls that were never recorded. Add it with `-- --suite eval_suites/alpacaeval` for a
+# policy whose models it covers (docs/bundled-suites.md lists them).
 GATE_DEFAULTS = [
     "--baseline",
     "policies/baseline.yaml",
@@ -44,8 +48,6 @@ GATE_DEFAULTS = [
     "eval_suites/routellm-gsm8k",
     "--suite",
     "eval_suites/routellm-mtbench",
-    "--suite",
-    "eval_suites/alpacaeval",
     "--out",
     "reports/gate",
 ]
@@ -57,7 +59,7 @@ def gate(session: nox.Session) -> None:
 
     Extra arguments come after the defaults, and for a single-value option click keeps the last
     value, so `nox -s gate -- --baseline git:origin/main:policies/baseline.yaml` replaces the
-    baseline; `--suite` repeats, so a posarg `--suite` adds a suite to the four bundled ones.
+    baseline; `--suite` repeats, so a posarg `--suite` adds a suite to the three default ones.
     """
     session.install("-e", ".")
     session.run("routegate", "gate", *GATE_DEFAULTS, *session.posargs)
