@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 from routegate.plan import plan_tiers
-from routegate.providers.recorded import recording_index
 from routegate.policy import PolicySpec
+from routegate.providers.recorded import recording_index
 
 
 def reachable_tiers(spec: PolicySpec, start: str) -> list[str]:

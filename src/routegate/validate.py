@@ -36,9 +36,9 @@ def _targets(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
             suites = sorted(p.parent for p in path.rglob(SUITE_FILE))
             found += [str(s) for s in suites]
             for file in sorted(path.rglob("*")):
-                if file.suffix in YAML_SUFFIXES and file.name != SUITE_FILE and file.is_file():
-                    if not any(file.is_relative_to(s) for s in suites):
-                        found.append(str(file))
+                is_yaml = file.suffix in YAML_SUFFIXES and file.name != SUITE_FILE and file.is_file()
+                if is_yaml and not any(file.is_relative_to(s) for s in suites):
+                    found.append(str(file))
     return found, problems
 
 
@@ -65,7 +65,8 @@ def validate_paths(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
                 suite = load_suite(target)
                 suites.append(suite)
                 problems += suite.warnings
-                checked.append(f"suite   {target} ({suite.examples.num_rows} examples, {suite.recordings.num_rows} recordings)")
+                sizes = f"{suite.examples.num_rows} examples, {suite.recordings.num_rows} recordings"
+                checked.append(f"suite   {target} ({sizes})")
                 continue
             source = parse_source(target)
             kind = classify(source)
@@ -79,12 +80,18 @@ def validate_paths(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
                 checked.append(f"catalog {target} ({len(catalog.models)} models)")
             else:
                 problems.append(
-                    Problem(source.display, 1, 1, "-", "not a policy (has 'tiers'), a catalog (has 'models' and 'providers') or a suite folder")
+                    Problem(
+                        source.display,
+                        1,
+                        1,
+                        "-",
+                        "not a policy (has 'tiers'), a catalog (has 'models' and 'providers') or a suite folder",
+                    )
                 )
         except InputError as exc:
             problems += exc.problems
     if len(catalogs) == 1:
-        (display, known), = catalogs.items()
+        ((display, known),) = catalogs.items()
         for suite in suites:
             problems += check_suite_models(suite, known, display)
     return checked, problems
