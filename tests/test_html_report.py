@@ -181,7 +181,7 @@ def open_in_chromium(tmp_path: Path) -> Iterator[Open]:
             page.goto(path.resolve().as_uri())
             page.wait_for_load_state("load")
             if screenshot is not None:
-                page.set_viewport_size({"width": 1200, "height": 1800})
+                page.set_viewport_size({"width": 1200, "height": 2610})
                 page.screenshot(path=str(screenshot), full_page=False)
             page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
             r.text = page.inner_text("body")

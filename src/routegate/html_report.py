@@ -354,7 +354,8 @@ def _tiers(verdict: Mapping[str, Any]) -> dict[str, Any]:
             row[f"n_{key}"] = f"{int(t['n']):,}" if "n" in t else "0"
             row[f"cost_{key}"] = _usd(t.get("cost_per_1k_usd"))
             row[f"q_{key}"] = _pct((t.get("quality") or {}).get("mean"))
-            row[f"p95_{key}"] = _ms((t.get("latency_ms") or {}).get("p95"))
+            p95 = _num((t.get("latency_ms") or {}).get("p95"))
+            row[f"p95_{key}"] = f"{p95:,.0f}" if math.isfinite(p95) else "–"
             spend = _num(t.get("cost_usd"))
             row[f"spend_{key}"] = (
                 _pct(spend / total_cost[side]) if total_cost[side] > 0 and math.isfinite(spend) else "–"
