@@ -56,10 +56,14 @@ REASONING_TIER = "reasoning"
 
 
 def _num(x: Any) -> float:
-    """A float, NaN for None or anything that is not a number (verdict.json writes NaN as null)."""
+    """A float as verdict.json holds it (12 significant digits), NaN for None or anything that is not a number.
+
+    Every number the page prints or sorts by passes here, so a verdict read back from verdict.json renders
+    to the same bytes as the one the run built (and the page matches the file to the last digit).
+    """
     if isinstance(x, bool) or not isinstance(x, int | float):
         return math.nan
-    return float(x)
+    return float(f"{x:.12g}") if math.isfinite(x) else math.nan
 
 
 def _ok(x: Any) -> bool:
@@ -128,6 +132,8 @@ def _gate_value(name: str, value: Any) -> str:
         return "–"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return clean_text(value)
+    if isinstance(value, float):
+        value = _num(value)
     if not math.isfinite(value):
         return "–"
     if name.startswith("quality"):
@@ -612,7 +618,7 @@ def _provenance(verdict: Mapping[str, Any]) -> dict[str, Any]:
         "policies": policies,
         "suites": suites,
         "gates_source": str(cfg.get("source", "(unknown)")),
-        "gates_spec": json.dumps(cfg.get("spec"), sort_keys=True, indent=2, ensure_ascii=False, default=str),
+        "gates_spec": json.dumps(clean_json(cfg.get("spec")), sort_keys=True, indent=2, ensure_ascii=False),
         "seed": str(verdict.get("seed", "")),
         "schema_version": str(verdict.get("schema_version", "")),
         "missing_b": f"{int((missing.get('baseline') or {}).get('total') or 0):,}",
@@ -681,7 +687,4 @@ def render_html(verdict: Mapping[str, Any], *, policy_diff: str = "", generated_
 
     Self-contained, escaped and deterministic; ``generated_at`` adds the only line that may differ between runs.
     """
-    # The numbers verdict.json holds (12 significant digits, NaN as null): the page matches the file to the last digit,
-    # and a verdict read back from verdict.json renders to the same bytes as the one the run built.
-    clean = clean_json(verdict)
-    return _environment().get_template(TEMPLATE).render(build_context(clean, policy_diff, generated_at))
+    return _environment().get_template(TEMPLATE).render(build_context(verdict, policy_diff, generated_at))
