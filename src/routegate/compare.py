@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from routegate.measure import group_rows
 from routegate.pipeline import RunResult, describe_policy
-from routegate.stats import DEFAULT_SEED, paired_mean_delta, paired_percentile_delta
+from routegate.stats import BOOTSTRAP_MAX_N, DEFAULT_SEED, bootstrap_index, paired_mean_delta, paired_percentile_deltas
 
 COMPARISON_SCHEMA = 1
 TOP_EXAMPLES = 10
@@ -42,16 +42,18 @@ class _Arrays:
 
 def _delta_block(b: _Arrays, c: _Arrays, rows: np.ndarray | slice, tiers: tuple[str, ...], seed: int) -> dict[str, Any]:
     qb, qc = b.quality[rows], c.quality[rows]
-    quality = paired_mean_delta(qb, qc, seed=seed)
-    cb, cc = b.cost[rows], c.cost[rows]
-    cost = paired_mean_delta(cb * 1000, cc * 1000, seed=seed)
-    eb, ec = b.error[rows].astype(np.float64), c.error[rows].astype(np.float64)
-    errors = paired_mean_delta(eb, ec, seed=seed)
-    lb, lc = b.latency[rows], c.latency[rows]
     n = int(qb.size)
+    # One set of resamples per group, shared by every bootstrapped metric (small groups only).
+    index = bootstrap_index(n, seed=seed) if 1 < n <= BOOTSTRAP_MAX_N else None
+    quality = paired_mean_delta(qb, qc, seed=seed, index=index)
+    cb, cc = b.cost[rows], c.cost[rows]
+    cost = paired_mean_delta(cb * 1000, cc * 1000, seed=seed, index=index)
+    eb, ec = b.error[rows].astype(np.float64), c.error[rows].astype(np.float64)
+    errors = paired_mean_delta(eb, ec, seed=seed, index=index)
+    lb, lc = b.latency[rows], c.latency[rows]
     latency = {}
-    for q in (50, 95, 99):
-        delta, low, high, method = paired_percentile_delta(lb, lc, q, seed=seed)
+    qs = (50, 95, 99)
+    for q, (delta, low, high, method) in zip(qs, paired_percentile_deltas(lb, lc, qs, seed=seed, index=index), strict=True):
         latency[f"p{q}"] = {
             "baseline": float(np.percentile(lb, q)) if n else float("nan"),
             "candidate": float(np.percentile(lc, q)) if n else float("nan"),

@@ -17,7 +17,7 @@ import numpy as np
 Z95 = 1.959963984540054
 BOOTSTRAP_MAX_N = 2000
 """Samples up to this size are bootstrapped; larger ones use the normal approximation."""
-BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_RESAMPLES = 1000
 DEFAULT_SEED = 20240101
 """Seed of every bootstrap unless the user gives another; reported in every summary."""
 
@@ -47,9 +47,7 @@ def mean_ci(values: np.ndarray, *, seed: int = DEFAULT_SEED) -> Interval:
     if n > BOOTSTRAP_MAX_N:
         half = Z95 * float(x.std(ddof=1)) / np.sqrt(n)
         return Interval(mean, mean - half, mean + half, "normal", n)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(BOOTSTRAP_RESAMPLES, n))
-    means = x[idx].mean(axis=1)
+    means = bootstrap_means(x, seed=seed)
     low, high = np.quantile(means, [0.025, 0.975])
     return Interval(mean, float(low), float(high), "bootstrap", n)
 
@@ -102,43 +100,51 @@ class PairedDelta:
         return (alpha_z + power_z) * self.se
 
 
-def paired_mean_delta(baseline: np.ndarray, candidate: np.ndarray, *, seed: int = DEFAULT_SEED) -> PairedDelta:
+def bootstrap_index(n: int, *, seed: int = DEFAULT_SEED, resamples: int = BOOTSTRAP_RESAMPLES) -> np.ndarray:
+    """``resamples x n`` row indices drawn with replacement; share one across the metrics of a group."""
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n), dtype=np.int32)
+
+
+def paired_mean_delta(
+    baseline: np.ndarray, candidate: np.ndarray, *, seed: int = DEFAULT_SEED, index: np.ndarray | None = None
+) -> PairedDelta:
     """Paired mean difference over the rows where both values are finite.
 
-    Up to ``BOOTSTRAP_MAX_N`` pairs: a seeded percentile bootstrap of the
-    differences. Beyond: the normal approximation from the sufficient
-    statistics (sum and sum of squares of the differences), exact enough at
-    that size and O(n) instead of O(n x resamples).
+    Up to ``BOOTSTRAP_MAX_N`` rows: a seeded percentile bootstrap of the
+    differences (``index`` lets several metrics of one group share the same
+    resamples; rows with a missing value are left out of each resample's
+    mean). Beyond: the normal approximation from the sufficient statistics
+    (sum and sum of squares of the differences), exact enough at that size and
+    O(n) instead of O(n x resamples).
     """
     b = np.asarray(baseline, dtype=np.float64)
     c = np.asarray(candidate, dtype=np.float64)
-    both = np.isfinite(b) & np.isfinite(c)
-    d = c[both] - b[both]
+    diff = c - b
+    finite = np.isfinite(diff)
+    d = diff[finite]
     n = int(d.size)
     if n == 0:
         return PairedDelta(float("nan"), float("nan"), float("nan"), float("nan"), "exact", 0)
     mean = float(d.mean())
     if n < 2 or float(d.max()) == float(d.min()):
         return PairedDelta(mean, mean, mean, 0.0, "exact", n)
-    if n > BOOTSTRAP_MAX_N:
+    if diff.size > BOOTSTRAP_MAX_N:
         se = float(d.std(ddof=1)) / math.sqrt(n)
         return PairedDelta(mean, mean - Z95 * se, mean + Z95 * se, se, "normal", n)
-    draws = bootstrap_means(d, seed=seed)
+    idx = index if index is not None else bootstrap_index(diff.size, seed=seed)
+    if finite.all():
+        draws = diff[idx].mean(axis=1)
+    else:
+        picked = np.where(finite, diff, 0.0)[idx]
+        counts = finite[idx].sum(axis=1)
+        draws = picked.sum(axis=1) / np.maximum(counts, 1)
     low, high = np.quantile(draws, [0.025, 0.975])
     return PairedDelta(mean, float(low), float(high), float(draws.std(ddof=1)), "bootstrap", n, draws)
 
 
 def bootstrap_means(values: np.ndarray, *, seed: int = DEFAULT_SEED, resamples: int = BOOTSTRAP_RESAMPLES) -> np.ndarray:
-    """Means of ``resamples`` seeded resamples with replacement, in blocks to bound memory."""
-    rng = np.random.default_rng(seed)
-    n = values.size
-    out = np.empty(resamples, dtype=np.float64)
-    block = max(1, 4_000_000 // max(n, 1))
-    for start in range(0, resamples, block):
-        stop = min(resamples, start + block)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        out[start:stop] = values[idx].mean(axis=1)
-    return out
+    """Means of ``resamples`` seeded resamples with replacement."""
+    return np.asarray(values, dtype=np.float64)[bootstrap_index(values.size, seed=seed, resamples=resamples)].mean(axis=1)
 
 
 def percentile_ci(values: np.ndarray, q: float) -> tuple[float, float, float]:
@@ -160,32 +166,48 @@ def percentile_ci(values: np.ndarray, q: float) -> tuple[float, float, float]:
     return float(np.percentile(x, q)), float(part[lo_rank]), float(part[hi_rank])
 
 
-def paired_percentile_delta(
-    baseline: np.ndarray, candidate: np.ndarray, q: float, *, seed: int = DEFAULT_SEED
-) -> tuple[float, float, float, str]:
-    """(delta, low, high, method) of percentile(candidate) - percentile(baseline).
+def paired_percentile_deltas(
+    baseline: np.ndarray,
+    candidate: np.ndarray,
+    qs: tuple[float, ...] = (50, 95, 99),
+    *,
+    seed: int = DEFAULT_SEED,
+    index: np.ndarray | None = None,
+) -> list[tuple[float, float, float, str]]:
+    """Per q: (delta, low, high, method) of percentile(candidate) - percentile(baseline).
 
-    Small n: a paired, seeded bootstrap of the difference of percentiles.
-    Large n: order-statistic CIs of each percentile, combined conservatively
-    (``[lo_c - hi_b, hi_c - lo_b]``), with no resampling.
+    Small n: a paired, seeded bootstrap of the difference of percentiles (all
+    ``qs`` from the same resamples). Large n: order-statistic CIs of each
+    percentile, combined conservatively (``[lo_c - hi_b, hi_c - lo_b]``),
+    with no resampling.
     """
     b = np.asarray(baseline, dtype=np.float64)
     c = np.asarray(candidate, dtype=np.float64)
-    both = np.isfinite(b) & np.isfinite(c)
-    b, c = b[both], c[both]
+    if not (np.isfinite(b).all() and np.isfinite(c).all()):
+        both = np.isfinite(b) & np.isfinite(c)
+        b, c, index = b[both], c[both], None
     n = b.size
     if n == 0:
-        return float("nan"), float("nan"), float("nan"), "exact"
-    delta = float(np.percentile(c, q) - np.percentile(b, q))
+        return [(float("nan"), float("nan"), float("nan"), "exact") for _ in qs]
+    deltas = np.percentile(c, qs) - np.percentile(b, qs)
     if n > BOOTSTRAP_MAX_N:
-        _, bl, bh = percentile_ci(b, q)
-        _, cl, ch = percentile_ci(c, q)
-        return delta, cl - bh, ch - bl, "order-statistics"
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(BOOTSTRAP_RESAMPLES, n))
-    draws = np.percentile(c[idx], q, axis=1) - np.percentile(b[idx], q, axis=1)
-    low, high = np.quantile(draws, [0.025, 0.975])
-    return delta, float(low), float(high), "bootstrap"
+        out = []
+        for q, delta in zip(qs, deltas, strict=True):
+            _, bl, bh = percentile_ci(b, q)
+            _, cl, ch = percentile_ci(c, q)
+            out.append((float(delta), cl - bh, ch - bl, "order-statistics"))
+        return out
+    idx = index if index is not None else bootstrap_index(n, seed=seed)
+    draws = np.percentile(c[idx], qs, axis=1) - np.percentile(b[idx], qs, axis=1)
+    bounds = np.quantile(draws, [0.025, 0.975], axis=1)
+    return [(float(deltas[k]), float(bounds[0, k]), float(bounds[1, k]), "bootstrap") for k in range(len(qs))]
+
+
+def paired_percentile_delta(
+    baseline: np.ndarray, candidate: np.ndarray, q: float, *, seed: int = DEFAULT_SEED
+) -> tuple[float, float, float, str]:
+    """One percentile's paired delta; see :func:`paired_percentile_deltas`."""
+    return paired_percentile_deltas(baseline, candidate, (q,), seed=seed)[0]
 
 
 def holm(p_values: list[float]) -> list[float]:
