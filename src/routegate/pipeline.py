@@ -101,7 +101,7 @@ def confidence_scorer(suite: Suite) -> ConfidenceFn | None:
     def judge(responses: pa.Array) -> np.ndarray:
         nulls = pa.nulls(len(responses), pa.string())
         inputs = ScoreInput(response=responses, reference=nulls, recorded=pa.nulls(len(responses), pa.float64()))
-        return np.asarray(scorer(inputs, {}), dtype=np.float64)
+        return np.asarray(scorer(inputs, suite.manifest.scoring.confidence_options), dtype=np.float64)
 
     return judge
 

@@ -25,7 +25,8 @@ from routegate.errors import InputError, Problem, errors_only
 from routegate.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
 from routegate.schema import Frozen, pattern, validate_document
 from routegate.sources import resolve_inside
-from routegate.yamlsource import parse_yaml
+from routegate.scoring import get_scorer
+from routegate.yamlsource import YamlDocument, parse_yaml
 
 SUITE_FILE = "suite.yaml"
 MAX_LISTED = 10
@@ -58,6 +59,8 @@ class Scoring(Frozen):
     """Scorer options (e.g. ``pattern`` for ``regex``)."""
     confidence: Name | None = None
     """Scorer whose 0/1 verdict on a response serves as its confidence when the recording has none."""
+    confidence_options: dict[str, Any] = {}
+    """Options of the confidence scorer (it never sees the reference answer)."""
 
 
 class Columns(Frozen):
@@ -345,6 +348,27 @@ def suite_sha256(manifest: SuiteManifest, files: dict[str, Path]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
+def check_scoring(manifest: SuiteManifest, doc: YamlDocument) -> None:
+    """The scorer and confidence scorer exist and their options are valid; problems point into suite.yaml."""
+    checks = [(manifest.scoring.scorer, manifest.scoring.options, "scorer", "options")]
+    if manifest.scoring.confidence is not None:
+        checks.append((manifest.scoring.confidence, manifest.scoring.confidence_options, "confidence", "confidence_options"))
+    problems: list[Problem] = []
+    for name, options, name_field, options_field in checks:
+        try:
+            get_scorer(name).validate_options(options)
+        except InputError as exc:
+            for p in exc.problems:
+                parts = p.field.split(".")
+                if parts[:2] == ["scoring", "options"]:
+                    path: tuple[str | int, ...] = ("scoring", options_field, *parts[2:])
+                else:
+                    path = ("scoring", name_field)
+                problems.append(doc.problem(path, p.message))
+    if problems:
+        raise InputError(problems)
+
+
 def load_suite(folder: str | Path) -> Suite:
     """Load and validate a suite folder (or its ``suite.yaml``); raise ``InputError`` on any problem."""
     folder = Path(folder)
@@ -362,6 +386,7 @@ def load_suite(folder: str | Path) -> Suite:
         raise InputError.single(display, "not valid UTF-8") from None
     doc = parse_yaml(text, display)
     manifest = validate_document(SuiteManifest, doc)
+    check_scoring(manifest, doc)
     files: dict[str, Path] = {}
     for key in ("examples", "recordings"):
         line, col = doc.position((key,))
