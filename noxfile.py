@@ -75,6 +75,24 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Validate the bundled policies and suites and replay the baseline over the bundled suites."""
+    """The README's first command: validate everything bundled, then gate the bundled candidates.
+
+    Two gates, because the bundled suites come in two model line-ups: the RouteLLM suites
+    (GPT-4 Turbo, Mixtral hosted and self-hosted) and AlpacaEval (ten chat models).
+    Reports land in reports/gate/ and reports/alpacaeval/.
+    """
     session.install("-e", ".")
     session.run("routegate", "validate", "policies", "eval_suites")
+    session.run("routegate", "gate", *GATE_DEFAULTS)
+    session.run(
+        "routegate",
+        "gate",
+        "--baseline",
+        "policies/alpacaeval/baseline.yaml",
+        "--candidate",
+        "policies/alpacaeval/candidate.yaml",
+        "--suite",
+        "eval_suites/alpacaeval",
+        "--out",
+        "reports/alpacaeval",
+    )
