@@ -160,6 +160,7 @@ def describe_policy(policy: Policy) -> dict[str, Any]:
         "sha256": policy.sha256,
         "catalog": policy.catalog_source,
         "catalog_sha256": policy.catalog_sha256,
+        "tiers": {name: list(tier.models) for name, tier in policy.spec.tiers.items()},
     }
 
 
