@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from routegate.plan import plan_tiers
+from routegate.plan import Plan, plan_tiers
 from routegate.policy import PolicySpec
-from routegate.providers.recorded import recording_index
+from routegate.suite import RecordingKeys
 
 
 def reachable_tiers(spec: PolicySpec, start: str) -> list[str]:
@@ -26,9 +26,9 @@ def reachable_tiers(spec: PolicySpec, start: str) -> list[str]:
     return out
 
 
-def needed_models(examples: pa.Table, spec: PolicySpec) -> tuple[tuple[str, ...], np.ndarray]:
+def needed_models(examples: pa.Table, spec: PolicySpec, plan: Plan | None = None) -> tuple[tuple[str, ...], np.ndarray]:
     """(models, mask): ``mask[i, j]`` is true when request ``i`` could call ``models[j]``."""
-    plan = plan_tiers(examples, spec)
+    plan = plan if plan is not None else plan_tiers(examples, spec)
     models = tuple(sorted({m for tier in spec.tiers.values() for m in tier.models}))
     index = {m: j for j, m in enumerate(models)}
     per_tier = np.zeros((len(plan.tiers), len(models)), dtype=bool)
@@ -56,10 +56,18 @@ def _pairs(examples: pa.Table, models: tuple[str, ...], mask: np.ndarray) -> pa.
     )
 
 
-def missing_pairs(examples: pa.Table, recordings: pa.Table, spec: PolicySpec) -> pa.Table:
+def missing_pairs(
+    examples: pa.Table,
+    recordings: pa.Table,
+    spec: PolicySpec,
+    *,
+    plan: Plan | None = None,
+    keys: RecordingKeys | None = None,
+) -> pa.Table:
     """Needed (model, example_id) pairs with no recording, sorted by model then example id."""
-    models, mask = needed_models(examples, spec)
-    have = recording_index(examples, recordings, models) >= 0
+    models, mask = needed_models(examples, spec, plan)
+    keys = keys if keys is not None else RecordingKeys.of(recordings, examples)
+    have = keys.index(examples.num_rows, models) >= 0
     missing = _pairs(examples, models, mask & ~have)
     if missing.num_rows <= 1:
         return missing

@@ -119,11 +119,12 @@ def replay(
     models: tuple[str, ...] | None = None,
     confidence_fn: ConfidenceFn | None = None,
     on_step: StepHook | None = None,
+    plan: Plan | None = None,
 ) -> Replay:
-    """Run the policy over every request of ``examples`` against ``provider``."""
+    """Run the policy over every request of ``examples`` against ``provider`` (``plan``: already computed)."""
     models = models if models is not None else policy_models(spec)
     model_index = {m: i for i, m in enumerate(models)}
-    plan = plan_tiers(examples, spec)
+    plan = plan if plan is not None else plan_tiers(examples, spec)
     tiers = plan.tiers
     n = examples.num_rows
 

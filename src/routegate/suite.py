@@ -121,6 +121,70 @@ RECORDING_OPTIONAL: dict[str, pa.DataType] = {
 
 
 @dataclass(frozen=True)
+class RecordingKeys:
+    """Each recording's example row and model, as integers: the join key of every replay.
+
+    Computed once per suite (one hash pass over the example ids), then shared by
+    validation, coverage and the recorded provider, which only index numpy arrays.
+    """
+
+    example: np.ndarray
+    """int64 per recording: row of its example in the examples table, -1 when unknown."""
+    model: np.ndarray
+    """int32 per recording: index into ``models``, -1 when empty."""
+    models: tuple[str, ...]
+    """Distinct model ids of the recordings, in first-seen order."""
+
+    @classmethod
+    def of(cls, recordings: pa.Table, examples: pa.Table) -> RecordingKeys:
+        ids = examples.column("id").combine_chunks()
+        example = pc.index_in(recordings.column("example_id"), value_set=ids)
+        encoded = pc.dictionary_encode(recordings.column("model").combine_chunks())
+        return cls(
+            example=np.asarray(pc.fill_null(example, -1).to_numpy(zero_copy_only=False), dtype=np.int64),
+            model=np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32),
+            models=tuple(str(m) for m in encoded.dictionary.to_pylist()),
+        )
+
+    def index(self, n_examples: int, models: tuple[str, ...]) -> np.ndarray:
+        """int64 matrix [example row, position in ``models``] -> recording row, or -1 where none."""
+        matrix = np.full((n_examples, len(models)), -1, dtype=np.int64)
+        position = np.full(len(self.models) + 1, -1, dtype=np.int64)
+        wanted = {m: j for j, m in enumerate(models)}
+        for code, model in enumerate(self.models):
+            position[code] = wanted.get(model, -1)
+        column = position[self.model]  # code -1 (empty model) picks the trailing -1
+        keep = (self.example >= 0) & (column >= 0)
+        matrix[self.example[keep], column[keep]] = np.flatnonzero(keep)
+        return matrix
+
+    def duplicates(self) -> np.ndarray:
+        """Mask of recordings that repeat an earlier (example, model) pair."""
+        n = self.example.size
+        mask = np.zeros(n, dtype=bool)
+        valid = (self.example >= 0) & (self.model >= 0)
+        key = self.example * (len(self.models) + 1) + self.model
+        if not valid.any():
+            return mask
+        span = int(key[valid].max()) + 1
+        if span <= 64_000_000:  # a counting pass: O(n), no sort
+            counts = np.bincount(key[valid], minlength=span)
+            if not (counts > 1).any():
+                return mask
+            repeated = valid & (counts[np.where(valid, key, 0)] > 1)
+        else:
+            uniq = np.unique_counts(key[valid])
+            if not (uniq.counts > 1).any():
+                return mask
+            repeated = valid & np.isin(key, uniq.values[uniq.counts > 1])
+        rows = np.flatnonzero(repeated)
+        _, first = np.unique(key[rows], return_index=True)
+        mask[rows] = True
+        mask[rows[first]] = False
+        return mask
+
+
+@dataclass(frozen=True)
 class Suite:
     """A loaded, validated suite. ``examples`` and ``recordings`` have every optional column filled."""
 
@@ -130,6 +194,11 @@ class Suite:
     recordings: pa.Table
     sha256: str
     warnings: tuple[Problem, ...] = ()
+    keys: RecordingKeys | None = None
+    """The recordings' join keys (``RecordingKeys.of`` when not given)."""
+
+    def recording_keys(self) -> RecordingKeys:
+        return self.keys if self.keys is not None else RecordingKeys.of(self.recordings, self.examples)
 
     @property
     def name(self) -> str:
@@ -249,7 +318,7 @@ def check_examples(table: pa.Table, display: str) -> tuple[pa.Table, list[Proble
     ids = table.column("id")
     no_id = _null_mask(ids) | (pc.utf8_length(pc.fill_null(ids, "")).to_numpy(zero_copy_only=False) == 0)
     found.append(_rows_problem(display, table, "id", no_id, "every example needs a non-empty id"))
-    dup = _duplicates(pc.fill_null(ids, "").to_numpy(zero_copy_only=False))
+    dup = _duplicate_strings(ids)
     found.append(_rows_problem(display, table, "id", dup, "duplicate id; every example id must be unique"))
     for name in ("messages", "task_type", "pii", "stakes", "sla"):
         found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), "required value is empty"))
@@ -278,9 +347,17 @@ def _fill_examples(table: pa.Table) -> pa.Table:
 
 
 def check_recordings(table: pa.Table, examples: pa.Table, display: str) -> tuple[pa.Table, list[Problem]]:
+    table, _, problems = check_recordings_keyed(table, examples, display)
+    return table, problems
+
+
+def check_recordings_keyed(
+    table: pa.Table, examples: pa.Table, display: str
+) -> tuple[pa.Table, RecordingKeys | None, list[Problem]]:
+    """Check the recordings table; also return its join keys (``None`` when columns are missing)."""
     table, problems = _conform(table, RECORDING_COLUMNS, RECORDING_OPTIONAL, display)
     if problems:
-        return table, problems
+        return table, None, problems
     found: list[Problem | None] = []
     for name in ("example_id", "model"):
         found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), "required value is empty"))
@@ -298,17 +375,17 @@ def check_recordings(table: pa.Table, examples: pa.Table, display: str) -> tuple
     kinds = ", ".join(ERROR_KINDS)
     message = f"unknown error kind; allowed: empty (success), {kinds}"
     found.append(_rows_problem(display, table, "error", bad_error, message))
-    known = pc.is_in(table.column("example_id"), examples.column("id")).to_numpy(zero_copy_only=False)
-    unknown = ~np.asarray(known, dtype=bool)
+    keys = RecordingKeys.of(table, examples)
+    unknown = (keys.example < 0) & ~_null_mask(table.column("example_id"))
     message = "recording for an example id the examples table lacks"
     found.append(_rows_problem(display, table, "example_id", unknown, message))
-    example_id, model = pc.fill_null(table.column("example_id"), ""), pc.fill_null(table.column("model"), "")
-    keys = pc.binary_join_element_wise(example_id, model, "\x00")
-    pairs = pc.binary_join_element_wise(example_id, model, " on ")
-    dup = _duplicates(keys.to_numpy(zero_copy_only=False))
-    message = "duplicate recording of one (example_id, model) pair"
-    found.append(_rows_problem(display, table, "model", dup, message, pairs))
-    return _fill_recordings(table), [p for p in found if p is not None]
+    dup = keys.duplicates()
+    if dup.any():
+        example_id, model = pc.fill_null(table.column("example_id"), ""), pc.fill_null(table.column("model"), "")
+        pairs = pc.binary_join_element_wise(example_id, model, " on ")
+        message = "duplicate recording of one (example_id, model) pair"
+        found.append(_rows_problem(display, table, "model", dup, message, pairs))
+    return _fill_recordings(table), keys, [p for p in found if p is not None]
 
 
 def _nan_not_null(col: pa.ChunkedArray) -> np.ndarray:
@@ -322,6 +399,13 @@ def _fill_recordings(table: pa.Table) -> pa.Table:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(n, kind))
     return table.set_column(table.column_names.index("error"), "error", pc.fill_null(table.column("error"), ""))
+
+
+def _duplicate_strings(column: pa.ChunkedArray) -> np.ndarray:
+    """Mask of every value after its first occurrence; one hash pass when all are distinct."""
+    if pc.count_distinct(column, mode="all").as_py() == len(column):
+        return np.zeros(len(column), dtype=bool)
+    return _duplicates(pc.fill_null(column, "").to_numpy(zero_copy_only=False))
 
 
 def _duplicates(values: np.ndarray) -> np.ndarray:
@@ -396,7 +480,9 @@ def load_suite(folder: str | Path) -> Suite:
     examples, problems = check_examples(_read_table(files["examples"], ex_display), ex_display)
     if errors_only(problems):
         raise InputError(problems)
-    recordings, rec_problems = check_recordings(_read_table(files["recordings"], rec_display), examples, rec_display)
+    recordings, keys, rec_problems = check_recordings_keyed(
+        _read_table(files["recordings"], rec_display), examples, rec_display
+    )
     problems += rec_problems
     for i, name in enumerate(manifest.slices):
         if name not in examples.column_names:
@@ -414,6 +500,7 @@ def load_suite(folder: str | Path) -> Suite:
         recordings=recordings,
         sha256=suite_sha256(manifest, files),
         warnings=tuple(problems),
+        keys=keys,
     )
 
 

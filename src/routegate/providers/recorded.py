@@ -15,20 +15,12 @@ import pyarrow.compute as pc
 
 from routegate.policy import ERROR_KINDS
 from routegate.providers.base import MISSING, CallBatch, CallResult
+from routegate.suite import RecordingKeys, Suite
 
 
 def recording_index(examples: pa.Table, recordings: pa.Table, models: tuple[str, ...]) -> np.ndarray:
     """int64 matrix [example row, model index] -> recording row, or -1 where nothing was recorded."""
-    matrix = np.full((examples.num_rows, len(models)), -1, dtype=np.int64)
-    if recordings.num_rows == 0 or not models:
-        return matrix
-    ex = pc.index_in(recordings.column("example_id"), value_set=examples.column("id").combine_chunks())
-    mo = pc.index_in(recordings.column("model"), value_set=pa.array(list(models), pa.string()))
-    ex_np = pc.fill_null(ex, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    mo_np = pc.fill_null(mo, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    keep = (ex_np >= 0) & (mo_np >= 0)
-    matrix[ex_np[keep], mo_np[keep]] = np.flatnonzero(keep)
-    return matrix
+    return RecordingKeys.of(recordings, examples).index(examples.num_rows, models)
 
 
 def _float_column(table: pa.Table, name: str) -> np.ndarray:
@@ -50,11 +42,19 @@ class RecordedProvider:
     response: pa.Array
 
     @classmethod
-    def from_tables(cls, examples: pa.Table, recordings: pa.Table, models: tuple[str, ...]) -> RecordedProvider:
+    def from_suite(cls, suite: Suite, models: tuple[str, ...]) -> RecordedProvider:
+        """The provider for ``suite``, reusing the join keys computed when it was loaded."""
+        rows = suite.recording_keys().index(suite.examples.num_rows, models)
+        return cls.from_tables(suite.examples, suite.recordings, models, rows=rows)
+
+    @classmethod
+    def from_tables(
+        cls, examples: pa.Table, recordings: pa.Table, models: tuple[str, ...], *, rows: np.ndarray | None = None
+    ) -> RecordedProvider:
         errors = pc.fill_null(recordings.column("error"), "")
         codes = pc.index_in(errors, value_set=pa.array(["", *ERROR_KINDS]))
         return cls(
-            rows=recording_index(examples, recordings, models),
+            rows=rows if rows is not None else recording_index(examples, recordings, models),
             error=pc.fill_null(codes, MISSING).to_numpy(zero_copy_only=False).astype(np.int8),
             input_tokens=recordings.column("input_tokens").to_numpy().astype(np.int64),
             output_tokens=recordings.column("output_tokens").to_numpy().astype(np.int64),
