@@ -19,6 +19,8 @@ import pyarrow as pa
 from routegate.coverage import missing_pairs
 from routegate.errors import InputError, Problem
 from routegate.measure import measure
+from routegate.metrics import literature
+from routegate.plan import Plan, plan_tiers
 from routegate.policy import STANDARD_TIERS, Policy
 from routegate.providers.base import MISSING, Provider
 from routegate.providers.recorded import RecordedProvider
@@ -34,7 +36,7 @@ SUMMARY_SCHEMA = 1
 
 
 def recorded_provider(suite: Suite, models: tuple[str, ...]) -> Provider:
-    return RecordedProvider.from_tables(suite.examples, suite.recordings, models)
+    return RecordedProvider.from_suite(suite, models)
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,15 @@ class RunResult:
     summary: dict[str, Any] = field(repr=False)
 
 
-def check_recordings(policy: Policy, suites: Sequence[Suite], on_missing: OnMissing) -> dict[str, int]:
+def check_recordings(
+    policy: Policy, suites: Sequence[Suite], on_missing: OnMissing, plans: Sequence[Plan] | None = None
+) -> dict[str, int]:
     """Missing (model, example) pairs per suite; raise ``InputError`` when not allowed."""
     counts: dict[str, int] = {}
     problems: list[Problem] = []
-    for suite in suites:
-        missing = missing_pairs(suite.examples, suite.recordings, policy.spec)
+    for i, suite in enumerate(suites):
+        plan = plans[i] if plans is not None else None
+        missing = missing_pairs(suite.examples, suite.recordings, policy.spec, plan=plan, keys=suite.recording_keys())
         counts[suite.name] = missing.num_rows
         if missing.num_rows and on_missing == "error":
             head = missing.slice(0, 10)
@@ -106,7 +111,7 @@ def confidence_scorer(suite: Suite) -> ConfidenceFn | None:
     return judge
 
 
-def replay_suite(policy: Policy, suite: Suite, options: RunOptions) -> SuiteRun:
+def replay_suite(policy: Policy, suite: Suite, options: RunOptions, plan: Plan | None = None) -> SuiteRun:
     models = policy_models(policy.spec)
     result = replay(
         suite.examples,
@@ -116,6 +121,7 @@ def replay_suite(policy: Policy, suite: Suite, options: RunOptions) -> SuiteRun:
         models=models,
         confidence_fn=confidence_scorer(suite),
         on_step=options.on_step,
+        plan=plan,
     )
     quality = score_final_answers(suite, result)
     return SuiteRun(suite=suite, replay=result, traces=build_traces(suite, result, quality))
@@ -130,8 +136,9 @@ def ordered_tiers(policy: Policy) -> tuple[str, ...]:
 def run_policy(policy: Policy, suites: Sequence[Suite], options: RunOptions | None = None) -> RunResult:
     """Replay ``policy`` over every suite and summarise."""
     options = options or RunOptions()
-    missing = check_recordings(policy, suites, options.on_missing)
-    runs = tuple(replay_suite(policy, suite, options) for suite in suites)
+    plans = [plan_tiers(suite.examples, policy.spec) for suite in suites]
+    missing = check_recordings(policy, suites, options.on_missing, plans)
+    runs = tuple(replay_suite(policy, suite, options, plan) for suite, plan in zip(suites, plans, strict=True))
     traces = pa.concat_tables([r.traces for r in runs], promote_options="default")
     slices: list[str] = []
     for suite in suites:
@@ -148,6 +155,7 @@ def run_policy(policy: Policy, suites: Sequence[Suite], options: RunOptions | No
         "tiers": list(tiers),
         "slices": slices,
         "metrics": measure(traces, tiers, slices, seed=options.seed),
+        "literature": literature([(r.suite, r.traces) for r in runs], policy.catalog, seed=options.seed),
     }
     return RunResult(policy=policy, runs=runs, traces=traces, summary=summary)
 

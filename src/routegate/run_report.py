@@ -91,4 +91,77 @@ def render_run_markdown(summary: dict[str, Any]) -> str:
         out += md_table([md_cell(name), *METRIC_HEADERS], rows)
         if len(groups) > MAX_SLICE_ROWS:
             out += ["", f"… and {len(groups) - MAX_SLICE_ROWS} more values (see summary.json)."]
+    out += literature_markdown(summary.get("literature") or {})
     return "\n".join(out) + "\n"
+
+
+def fmt_ratio(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.3f}"
+
+
+def fmt_points(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{100 * value:+.1f} pt"
+
+
+def literature_markdown(lit: dict[str, Any]) -> list[str]:
+    """Routing-literature metrics per suite (docs/metrics.md): RouteLLM for two models, RouterBench for more."""
+    two = {k: v for k, v in lit.items() if v.get("kind") == "two_model"}
+    multi = {k: v for k, v in lit.items() if v.get("kind") == "multi_model"}
+    if not two and not multi:
+        return []
+    out = ["", "## Routing-literature metrics (docs/metrics.md)", ""]
+    if two:
+        out += [
+            "Two-model suites (RouteLLM): PGR = (quality - weak) / (strong - weak); APGR = mean PGR over the "
+            "strong-call share 0-100%; CPT(x) = strong-call share needed for PGR x. Random router and oracle are "
+            "exact sweeps over the recordings.",
+            "",
+        ]
+        rows = []
+        for name, b in two.items():
+            p, r, o = b["policy"], b["random"], b["oracle"]
+            rows.append(
+                [
+                    md_code(name),
+                    md_code(b["strong_model"]),
+                    md_code(b["weak_model"]),
+                    fmt_pct(b["q_strong"]),
+                    fmt_pct(b["q_weak"]),
+                    fmt_pct(p["strong_call_share"]),
+                    fmt_ratio(p["pgr"]),
+                    fmt_ratio(p["random_pgr_at_share"]),
+                    fmt_ratio(r["apgr"]),
+                    f"{fmt_pct(r['cpt50'])} / {fmt_pct(r['cpt80'])}",
+                    fmt_ratio(o["apgr"]),
+                    f"{fmt_pct(o['cpt50'])} / {fmt_pct(o['cpt80'])}",
+                ]
+            )
+        out += md_table(
+            ["suite", "strong", "weak", "q strong", "q weak", "policy strong calls", "policy PGR", "random PGR there",
+             "random APGR", "random CPT50/80", "oracle APGR", "oracle CPT50/80"],
+            rows,
+        )
+    for name, b in multi.items():
+        p = b["policy"]
+        out += [
+            "",
+            f"{md_code(name)} (RouterBench): AIQ of the single-model hull {fmt_ratio(b['aiq'])} over "
+            f"{fmt_usd(b['cost_range_per_1k_usd'][0])}-{fmt_usd(b['cost_range_per_1k_usd'][1])} per 1k; hull: "
+            + ", ".join(md_code(m) for m in b["hull"])
+            + f". Policy: quality {fmt_pct(p['quality'])} at {fmt_usd(p['cost_per_1k_usd'])} per 1k; the hull there "
+            f"{fmt_pct(p['hull_quality_at_cost'])}, gap {fmt_points(p['gap_to_hull'])} (positive: above every random "
+            f"mix of single models); AIQ with the policy added {fmt_ratio(p['aiq_with_policy'])}.",
+            "",
+        ]
+        out += md_table(
+            ["model", "$ per 1k", "quality", "on hull"],
+            [
+                [md_code(t["model"]), fmt_usd(t["cost_per_1k_usd"]), fmt_pct(t["quality"]), "yes" * t["on_hull"]]
+                for t in b["points"]
+            ],
+        )
+    return out

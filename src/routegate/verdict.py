@@ -65,4 +65,8 @@ def verdict_json(outcome: GateOutcome, gates: GatesSpec) -> dict[str, Any]:
             "baseline": outcome.baseline.summary["missing_recordings"],
             "candidate": outcome.candidate.summary["missing_recordings"],
         },
+        "literature": {
+            "baseline": outcome.baseline.summary.get("literature", {}),
+            "candidate": outcome.candidate.summary.get("literature", {}),
+        },
     }
