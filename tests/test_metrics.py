@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from routegate.gates import GatesSpec
 from routegate.importers.alpacaeval import LINEUP
 from routegate.metrics import (
     RouterCurve,
@@ -38,6 +39,7 @@ from routegate.policy import Policy, load_policy
 from routegate.providers.recorded import recording_index
 from routegate.run_report import render_run_markdown
 from routegate.suite import Suite, load_suite
+from routegate.verdict import gate_policies, verdict_json
 from routegate.writer import dumps_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -407,3 +409,19 @@ def test_numeric_scorer_agrees_with_routellm_labels(
     block = graded.summary["literature"]["routellm-gsm8k"]
     side = "q_strong" if model == STRONG else "q_weak"
     assert block[side] == pytest.approx(float(numeric.mean()), abs=1e-12)
+
+
+def test_verdict_json_carries_both_literature_blocks(suites: dict[str, Suite]) -> None:
+    gates = GatesSpec()
+    outcome = gate_policies(
+        load_policy_at(POLICIES / "baseline.yaml"),
+        load_policy_at(POLICIES / "candidate.yaml"),
+        [suites["routellm-gsm8k"]],
+        gates,
+    )
+    verdict = verdict_json(outcome, gates)
+    for side in ("baseline", "candidate"):
+        block = verdict["literature"][side]["routellm-gsm8k"]
+        assert block == getattr(outcome, side).summary["literature"]["routellm-gsm8k"]
+        assert block["kind"] == "two_model"
+    assert "NaN" not in dumps_json(verdict)
