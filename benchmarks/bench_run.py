@@ -27,8 +27,8 @@ print(ex.nbytes + rec.nbytes)
 """
 
 
-def measure(cmd: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB, stdout) of one subprocess."""
+def measure(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS MiB, stdout) of one subprocess; exit codes in ``ok`` count as success."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "CI": "1"})
     _, status, usage = os.wait4(proc.pid, 0)
@@ -36,7 +36,7 @@ def measure(cmd: list[str]) -> tuple[float, float, str]:
     out = proc.stdout.read().decode() if proc.stdout else ""
     err = proc.stderr.read().decode() if proc.stderr else ""
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         raise SystemExit(f"{cmd} failed ({proc.returncode}):\n{err}")
     return wall, usage.ru_maxrss / 1024, out
 
@@ -65,11 +65,39 @@ def main() -> None:
         arrow_bytes = int(reads[0][2].strip())
         out_dir = CACHE / f"out-{n}"
         runs = [
-            measure([routegate, "run", "--policy", str(folder / "policy.yaml"), "--suite", str(folder), "--out", str(out_dir), "--no-progress"])
+            measure(
+                [
+                    routegate,
+                    "run",
+                    "--policy",
+                    str(folder / "policy.yaml"),
+                    "--suite",
+                    str(folder),
+                    "--out",
+                    str(out_dir),
+                    "--no-progress",
+                ]
+            )
             for _ in range(args.repeat)
         ]
+        gate_dir = CACHE / f"gate-{n}"
+        gate_cmd = [
+            routegate,
+            "gate",
+            "--baseline",
+            str(folder / "policy.yaml"),
+            "--candidate",
+            str(folder / "candidate.yaml"),
+            "--suite",
+            str(folder),
+            "--out",
+            str(gate_dir),
+            "--no-progress",
+        ]
+        gates = [measure(gate_cmd, ok=(0, 1)) for _ in range(args.repeat)]
         read_s = min(r[0] for r in reads)
         run_s = min(r[0] for r in runs)
+        gate_s = min(r[0] for r in gates)
         row = {
             "requests": n,
             "recordings": n * 4,
@@ -80,11 +108,24 @@ def main() -> None:
             "run_peak_rss_mib": round(min(r[1] for r in runs), 1),
             "run_over_read": round(run_s / read_s, 2),
             "rss_over_arrow": round(min(r[1] for r in runs) / (arrow_bytes / 2**20), 2),
+            "gate_s": round(gate_s, 2),
+            "gate_peak_rss_mib": round(min(r[1] for r in gates), 1),
+            "gate_over_read": round(gate_s / read_s, 2),
+            "report_html_kib": round((gate_dir / "report.html").stat().st_size / 1024, 1),
+            "summary_md_chars": len((gate_dir / "summary.md").read_text()),
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}", "rows": rows}, indent=2))
+    args.out.write_text(
+        json.dumps(
+            {
+                "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

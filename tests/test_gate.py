@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from routegate.errors import InputError
 from routegate.gates import GatesSpec, load_gates
 from routegate.junit import render_junit
 from routegate.pipeline import RunOptions
@@ -46,37 +47,96 @@ def walk_numbers(value: Any, path: str = "") -> list[tuple[str, float]]:
 
 def test_gating_a_policy_against_itself_passes_with_every_delta_zero(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = routegate("gate", "--baseline", str(ROOT / "policies/baseline.yaml"), "--candidate", str(ROOT / "policies/baseline.yaml"), *suite_args(), "--out", str(out))
+    result = routegate(
+        "gate",
+        "--baseline",
+        str(ROOT / "policies/baseline.yaml"),
+        "--candidate",
+        str(ROOT / "policies/baseline.yaml"),
+        *suite_args(),
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["passed"] is True
-    deltas = [(p, v) for p, v in walk_numbers(verdict["deltas"]) if p.endswith(".delta") or ".ci95[" in p and ".latency_ms" not in p]
+    deltas = [
+        (p, v)
+        for p, v in walk_numbers(verdict["deltas"])
+        if p.endswith(".delta") or (".ci95[" in p and ".latency_ms" not in p)
+    ]
     assert deltas, "no deltas found"
     assert all(v == 0.0 for _, v in deltas), [d for d in deltas if d[1] != 0.0][:5]
     shift = np.array(verdict["tier_shift"]["counts"])
-    assert shift.sum() == 15_504 and shift.trace() == shift.sum()
+    assert shift.sum() == 15_504
+    assert shift.trace() == shift.sum()
     assert verdict["examples"] == {"regressions": [], "improvements": []}
 
 
 def test_candidate_passes_examples_fail_and_exit_codes_say_so(tmp_path: Path) -> None:
     base = str(ROOT / "policies/baseline.yaml")
-    ok = routegate("gate", "--baseline", base, "--candidate", str(ROOT / "policies/candidate.yaml"), *suite_args(), "--out", str(tmp_path / "a"))
+    ok = routegate(
+        "gate",
+        "--baseline",
+        base,
+        "--candidate",
+        str(ROOT / "policies/candidate.yaml"),
+        *suite_args(),
+        "--out",
+        str(tmp_path / "a"),
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    bad_q = routegate("gate", "--baseline", base, "--candidate", str(ROOT / "policies/examples/fails-quality.yaml"), *suite_args(), "--out", str(tmp_path / "b"))
+    bad_q = routegate(
+        "gate",
+        "--baseline",
+        base,
+        "--candidate",
+        str(ROOT / "policies/examples/fails-quality.yaml"),
+        *suite_args(),
+        "--out",
+        str(tmp_path / "b"),
+    )
     assert bad_q.returncode == 1
     failed = {g["name"] for g in json.loads((tmp_path / "b/verdict.json").read_text())["gates"] if not g["passed"]}
-    assert "quality" in failed and "quality[task_type=math]" in failed and "cost" not in failed
-    bad_c = routegate("gate", "--baseline", base, "--candidate", str(ROOT / "policies/examples/fails-cost.yaml"), *suite_args(), "--out", str(tmp_path / "c"))
+    assert "quality" in failed
+    assert "quality[task_type=math]" in failed
+    assert "cost" not in failed
+    bad_c = routegate(
+        "gate",
+        "--baseline",
+        base,
+        "--candidate",
+        str(ROOT / "policies/examples/fails-cost.yaml"),
+        *suite_args(),
+        "--out",
+        str(tmp_path / "c"),
+    )
     assert bad_c.returncode == 1
     failed = {g["name"] for g in json.loads((tmp_path / "c/verdict.json").read_text())["gates"] if not g["passed"]}
     assert failed == {"cost"}
-    usage = routegate("gate", "--baseline", base, "--candidate", str(tmp_path / "missing.yaml"), *suite_args(), "--out", str(tmp_path / "d"))
-    assert usage.returncode == 2 and "Traceback" not in usage.stderr
+    usage = routegate(
+        "gate",
+        "--baseline",
+        base,
+        "--candidate",
+        str(tmp_path / "missing.yaml"),
+        *suite_args(),
+        "--out",
+        str(tmp_path / "d"),
+    )
+    assert usage.returncode == 2
+    assert "Traceback" not in usage.stderr
     assert not (tmp_path / "d").exists()
 
 
 def test_same_inputs_give_byte_identical_verdict_files(tmp_path: Path) -> None:
-    args = ["--baseline", str(ROOT / "policies/baseline.yaml"), "--candidate", str(ROOT / "policies/examples/fails-quality.yaml"), *suite_args()]
+    args = [
+        "--baseline",
+        str(ROOT / "policies/baseline.yaml"),
+        "--candidate",
+        str(ROOT / "policies/examples/fails-quality.yaml"),
+        *suite_args(),
+    ]
     files = ("verdict.json", "summary.md", "junit.xml", "report.html")
     out = tmp_path / "out"
     assert routegate("gate", *args, "--out", str(out)).returncode == 1
@@ -85,7 +145,8 @@ def test_same_inputs_give_byte_identical_verdict_files(tmp_path: Path) -> None:
     for file in files:
         assert (out / file).read_bytes() == first[file], file
     summary = (out / "summary.md").read_text()
-    assert len(summary) < 60_000 and "FAILED" in summary
+    assert len(summary) < 60_000
+    assert "FAILED" in summary
 
 
 def test_junit_is_valid_xml_even_with_control_characters() -> None:
@@ -103,9 +164,13 @@ def test_junit_is_valid_xml_even_with_control_characters() -> None:
     }
     root = ET.fromstring(render_junit(verdict).encode())
     suite = root.find("testsuite")
-    assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "1" and suite.get("skipped") == "1"
+    assert suite is not None
+    assert suite.get("tests") == "3"
+    assert suite.get("failures") == "1"
+    assert suite.get("skipped") == "1"
     failure = root.find(".//testcase/failure")
-    assert failure is not None and "]]> <b>&amp;" in (failure.get("message") or "")
+    assert failure is not None
+    assert "]]> <b>&amp;" in (failure.get("message") or "")
 
 
 def test_bootstrap_and_normal_paths_agree_where_they_overlap() -> None:
@@ -115,9 +180,11 @@ def test_bootstrap_and_normal_paths_agree_where_they_overlap() -> None:
     c = np.where(rng.random(n) < 0.2, 1 - b, b)
     boot = paired_mean_delta(b, c, seed=1)
     normal = paired_mean_delta(np.append(b, b[0]), np.append(c, c[0]), seed=1)
-    assert boot.method == "bootstrap" and normal.method == "normal"
+    assert boot.method == "bootstrap"
+    assert normal.method == "normal"
     assert boot.se == pytest.approx(normal.se, rel=0.08)
-    assert boot.low == pytest.approx(normal.low, abs=0.004) and boot.high == pytest.approx(normal.high, abs=0.004)
+    assert boot.low == pytest.approx(normal.low, abs=0.004)
+    assert boot.high == pytest.approx(normal.high, abs=0.004)
     assert boot.p_noninferior(0.01) == pytest.approx(normal.p_noninferior(0.01), abs=0.03)
     lat_b, lat_c = rng.lognormal(6, 1, n), rng.lognormal(6.1, 1, n)
     d1, lo1, hi1, m1 = paired_percentile_delta(lat_b, lat_c, 95, seed=1)
@@ -125,7 +192,9 @@ def test_bootstrap_and_normal_paths_agree_where_they_overlap() -> None:
     assert (m1, m2) == ("bootstrap", "order-statistics")
     assert d1 == pytest.approx(d2, rel=0.02)
     # The order-statistic interval is the conservative one; both contain the estimate.
-    assert lo2 <= lo1 + 1e-9 and hi2 >= hi1 - 1e-9 and lo1 <= d1 <= hi1
+    assert lo2 <= lo1 + 1e-9
+    assert hi2 >= hi1 - 1e-9
+    assert lo1 <= d1 <= hi1
 
 
 def _random_router(share: float, seed: int, tmp: Path) -> str:
@@ -156,7 +225,9 @@ def policies_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _quality_gate_failures(pairs: list[tuple[float, int, float, int]], folder: Path) -> tuple[int, int]:
     suite = load_suite(ROUTELLM[0])
-    gates = GatesSpec.model_validate({"quality": {"margin": 0.01, "slices": None}, "cost": None, "latency": None, "errors": None})
+    gates = GatesSpec.model_validate(
+        {"quality": {"margin": 0.01, "slices": None}, "cost": None, "latency": None, "errors": None}
+    )
     failures = 0
     for share_b, seed_b, share_c, seed_c in pairs:
         outcome = gate_policies(
@@ -189,7 +260,7 @@ def test_quality_gate_catches_a_three_point_drop(policies_dir: Path) -> None:
 def test_gates_file_is_validated_with_positions(tmp_path: Path) -> None:
     path = tmp_path / "gates.yaml"
     path.write_text("quality:\n  margin: -1\ncost:\n  max_increase: 5\n")
-    with pytest.raises(Exception) as info:
+    with pytest.raises(InputError) as info:
         load_gates(str(path))
     text = str(info.value)
     assert f"{path}:2:11: quality.margin:" in text

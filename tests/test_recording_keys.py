@@ -12,7 +12,10 @@ from routegate.suite import RecordingKeys
 def tables(rec_rows: list[tuple[str | None, str | None]]) -> tuple[pa.Table, pa.Table]:
     examples = pa.table({"id": pa.array(["a", "b", "c"], pa.string())})
     recordings = pa.table(
-        {"example_id": pa.array([r[0] for r in rec_rows], pa.string()), "model": pa.array([r[1] for r in rec_rows], pa.string())}
+        {
+            "example_id": pa.array([r[0] for r in rec_rows], pa.string()),
+            "model": pa.array([r[1] for r in rec_rows], pa.string()),
+        }
     )
     return examples, recordings
 

@@ -19,14 +19,30 @@ CATALOG = Catalog.model_validate(
         "providers": {"a": {}, "b": {}, "home": {}},
         "models": {
             # $1 / $2 per 1M tokens -> 1e-6 / 2e-6 per token
-            "cheap": {"provider": "a", "privacy": "external", "context_window": 1000,
-                      "price": {"input_per_1m": 1, "output_per_1m": 2, "source": "t", "as_of": "2024-01-01"}},
-            "backup": {"provider": "b", "privacy": "external", "context_window": 1000,
-                       "price": {"input_per_1m": 3, "output_per_1m": 4, "source": "t", "as_of": "2024-01-01"}},
-            "big": {"provider": "b", "privacy": "external", "context_window": 1000,
-                    "price": {"input_per_1m": 10, "output_per_1m": 30, "source": "t", "as_of": "2024-01-01"}},
-            "local": {"provider": "home", "privacy": "private", "context_window": 1000,
-                      "price": {"input_per_1m": 0, "output_per_1m": 0, "source": "t", "as_of": "2024-01-01"}},
+            "cheap": {
+                "provider": "a",
+                "privacy": "external",
+                "context_window": 1000,
+                "price": {"input_per_1m": 1, "output_per_1m": 2, "source": "t", "as_of": "2024-01-01"},
+            },
+            "backup": {
+                "provider": "b",
+                "privacy": "external",
+                "context_window": 1000,
+                "price": {"input_per_1m": 3, "output_per_1m": 4, "source": "t", "as_of": "2024-01-01"},
+            },
+            "big": {
+                "provider": "b",
+                "privacy": "external",
+                "context_window": 1000,
+                "price": {"input_per_1m": 10, "output_per_1m": 30, "source": "t", "as_of": "2024-01-01"},
+            },
+            "local": {
+                "provider": "home",
+                "privacy": "private",
+                "context_window": 1000,
+                "price": {"input_per_1m": 0, "output_per_1m": 0, "source": "t", "as_of": "2024-01-01"},
+            },
         },
     }
 )
@@ -77,8 +93,16 @@ def examples(rows: list[dict[str, Any]]) -> pa.Table:
 def recordings(rows: list[dict[str, Any]]) -> pa.Table:
     """Each row: example_id, model, and optionally error, tokens, latency, confidence, quality."""
     full = [
-        {"response": "answer", "input_tokens": 100, "output_tokens": 10, "latency_ms": 50.0, "error": "",
-         "confidence": None, "quality": 1.0, **r}
+        {
+            "response": "answer",
+            "input_tokens": 100,
+            "output_tokens": 10,
+            "latency_ms": 50.0,
+            "error": "",
+            "confidence": None,
+            "quality": 1.0,
+            **r,
+        }
         for r in rows
     ]
     return pa.table(
@@ -112,7 +136,9 @@ def tier_name(result: Replay, index: int) -> str:
 
 def test_rules_first_match_and_default_tier() -> None:
     ex = examples([{"pii": True, "task_type": "math"}, {"task_type": "math"}, {}])
-    rec = recordings([{"example_id": e, "model": m} for e in ("e0", "e1", "e2") for m in ("cheap", "backup", "big", "local")])
+    rec = recordings(
+        [{"example_id": e, "model": m} for e in ("e0", "e1", "e2") for m in ("cheap", "backup", "big", "local")]
+    )
     result = run(policy(), ex, rec)
     assert [tier_name(result, t) for t in result.plan.tier] == ["private", "reasoning", "fast"]
     assert [tried(result, i) for i in range(3)] == [["local"], ["big"], ["cheap"]]
@@ -124,18 +150,27 @@ def test_default_fallback_kinds_move_down_the_chain(kind: str) -> None:
     ex = examples([{}])
     rec = recordings(
         [
-            {"example_id": "e0", "model": "cheap", "error": kind, "input_tokens": 100, "output_tokens": 0, "latency_ms": 3000.0},
+            {
+                "example_id": "e0",
+                "model": "cheap",
+                "error": kind,
+                "input_tokens": 100,
+                "output_tokens": 0,
+                "latency_ms": 3000.0,
+            },
             {"example_id": "e0", "model": "backup", "latency_ms": 200.0},
         ]
     )
     result = run(policy(), ex, rec)
     assert tried(result, 0) == ["cheap", "backup"]
-    assert result.fell_back[0] and not result.failed[0]
+    assert result.fell_back[0]
+    assert not result.failed[0]
     assert result.models[result.final_model[0]] == "backup"
     # cost: failed call billed 100 input tokens at $1/1M; backup 100 in at $3/1M + 10 out at $4/1M
     assert result.cost_usd[0] == pytest.approx(100e-6 + 300e-6 + 40e-6)
     assert result.latency_ms[0] == pytest.approx(3200.0)
-    assert result.input_tokens[0] == 200 and result.output_tokens[0] == 10
+    assert result.input_tokens[0] == 200
+    assert result.output_tokens[0] == 10
 
 
 @pytest.mark.parametrize("kind", ["refusal", "client_error", "context_length"])
@@ -144,14 +179,17 @@ def test_error_kinds_not_listed_end_the_request(kind: str) -> None:
     rec = recordings([{"example_id": "e0", "model": "cheap", "error": kind}, {"example_id": "e0", "model": "backup"}])
     result = run(policy(), ex, rec)
     assert tried(result, 0) == ["cheap"]
-    assert result.failed[0] and not result.fell_back[0]
+    assert result.failed[0]
+    assert not result.fell_back[0]
     assert ERROR_NAMES[result.last_error[0]] == kind
     assert result.final_model[0] == -1
 
 
 def test_refusal_falls_back_when_the_policy_says_so() -> None:
     ex = examples([{}])
-    rec = recordings([{"example_id": "e0", "model": "cheap", "error": "refusal"}, {"example_id": "e0", "model": "backup"}])
+    rec = recordings(
+        [{"example_id": "e0", "model": "cheap", "error": "refusal"}, {"example_id": "e0", "model": "backup"}]
+    )
     result = run(policy(fallback={"on": ["refusal"]}), ex, rec)
     assert tried(result, 0) == ["cheap", "backup"]
     assert not result.failed[0]
@@ -167,13 +205,18 @@ def test_chain_exhaustion_fails_the_request() -> None:
     )
     result = run(policy(), ex, rec)
     assert tried(result, 0) == ["cheap", "backup"]
-    assert result.failed[0] and result.fell_back[0]
+    assert result.failed[0]
+    assert result.fell_back[0]
     assert ERROR_NAMES[result.last_error[0]] == "timeout"
     assert result.latency_ms[0] == pytest.approx(30.0)
     assert tier_name(result, result.final_tier[0]) == "fast"
 
 
-ESCALATE = {"steps": [{"from": "fast", "to": "reasoning", "below_confidence": 0.6}], "always_for_stakes": ["high"], "max_escalations": 1}
+ESCALATE = {
+    "steps": [{"from": "fast", "to": "reasoning", "below_confidence": 0.6}],
+    "always_for_stakes": ["high"],
+    "max_escalations": 1,
+}
 
 
 def test_escalation_by_confidence_and_by_stakes() -> None:
@@ -230,14 +273,18 @@ def test_failed_escalation_keeps_the_cheaper_answer() -> None:
     )
     result = run(policy(escalation=ESCALATE), ex, rec)
     assert tried(result, 0) == ["cheap", "big"]
-    assert not result.failed[0] and result.escalated[0]
+    assert not result.failed[0]
+    assert result.escalated[0]
     assert result.models[result.final_model[0]] == "cheap"
     assert tier_name(result, result.final_tier[0]) == "fast"
     assert result.final_recorded_quality()[0] == 0.7
 
 
 def test_privacy_breach_when_a_pii_request_falls_back_to_an_external_model() -> None:
-    spec = policy(tiers={"fast": {"models": ["cheap"]}, "private": {"models": ["local", "big"]}}, rules=[{"name": "pii", "when": {"pii": True}, "tier": "private"}])
+    spec = policy(
+        tiers={"fast": {"models": ["cheap"]}, "private": {"models": ["local", "big"]}},
+        rules=[{"name": "pii", "when": {"pii": True}, "tier": "private"}],
+    )
     ex = examples([{"pii": True}, {"pii": True}])
     rec = recordings(
         [
@@ -264,8 +311,11 @@ def test_latency_budget_stops_fallback_and_escalation() -> None:
         ]
     )
     result = run(spec, ex, rec)
-    assert tried(result, 0) == ["cheap"] and result.failed[0]
-    assert tried(result, 1) == ["cheap"] and not result.failed[1] and not result.escalated[1]
+    assert tried(result, 0) == ["cheap"]
+    assert result.failed[0]
+    assert tried(result, 1) == ["cheap"]
+    assert not result.failed[1]
+    assert not result.escalated[1]
 
 
 def test_missing_recording_counts_as_a_failed_call_that_falls_back() -> None:
@@ -287,7 +337,17 @@ def test_attempt_start_times_follow_arrival_and_elapsed_time() -> None:
         ]
     )
     result = run(policy(), ex, rec)
-    starts = dict(zip(zip(result.attempts.column("request").to_pylist(), result.attempts.column("attempt").to_pylist(), strict=True), result.attempts.column("start_ms").to_pylist(), strict=True))
+    starts = dict(
+        zip(
+            zip(
+                result.attempts.column("request").to_pylist(),
+                result.attempts.column("attempt").to_pylist(),
+                strict=True,
+            ),
+            result.attempts.column("start_ms").to_pylist(),
+            strict=True,
+        )
+    )
     assert starts == {(0, 0): 0.0, (1, 0): 1.0, (0, 1): 700.0}
 
 
@@ -302,6 +362,13 @@ def test_loop_runs_in_few_batch_steps_whatever_the_size() -> None:
     spec = policy()
     models = policy_models(spec)
     rec = recordings(rows)
-    result = replay(ex, spec, CATALOG, RecordedProvider.from_tables(ex, rec, models), models=models, on_step=lambda s, p: steps.append(p))
+    result = replay(
+        ex,
+        spec,
+        CATALOG,
+        RecordedProvider.from_tables(ex, rec, models),
+        models=models,
+        on_step=lambda s, p: steps.append(p),
+    )
     assert steps == [int(errs.sum()), 0]
     assert int(result.fell_back.sum()) == int(errs.sum())

@@ -18,7 +18,10 @@ KINDS = ("", "", "", "timeout", "rate_limit", "server_error", "refusal")
 @st.composite
 def suites(draw: st.DrawFn) -> tuple[pa.Table, pa.Table]:
     n = draw(st.integers(1, 40))
-    ex_rows = [{"stakes": draw(st.sampled_from(["low", "normal", "high"])), "task_type": draw(st.sampled_from(["qa", "math"]))} for _ in range(n)]
+    ex_rows = [
+        {"stakes": draw(st.sampled_from(["low", "normal", "high"])), "task_type": draw(st.sampled_from(["qa", "math"]))}
+        for _ in range(n)
+    ]
     rec_rows: list[dict[str, Any]] = []
     for i in range(n):
         for model in MODELS:
@@ -48,7 +51,10 @@ def test_single_model_policy_reproduces_the_models_recordings(suite: tuple[pa.Ta
     result = run(single(model), ex, rec)
     mine = rec.filter(pa.compute.equal(rec.column("model"), model))
     price = CATALOG.models[model].price
-    expected_cost = (np.sum(mine.column("input_tokens").to_numpy()) * price.input_per_1m + np.sum(mine.column("output_tokens").to_numpy()) * price.output_per_1m) / 1e6
+    expected_cost = (
+        np.sum(mine.column("input_tokens").to_numpy()) * price.input_per_1m
+        + np.sum(mine.column("output_tokens").to_numpy()) * price.output_per_1m
+    ) / 1e6
     assert np.isclose(result.cost_usd.sum(), expected_cost, rtol=1e-12, atol=1e-15)
     ok = np.array([e == "" for e in mine.column("error").to_pylist()])
     quality = np.where(ok, mine.column("quality").to_numpy(), 0.0)
@@ -59,14 +65,19 @@ def test_single_model_policy_reproduces_the_models_recordings(suite: tuple[pa.Ta
 
 @settings(max_examples=60, deadline=None)
 @given(suites(), st.floats(0.01, 1.0), st.sampled_from([(), ("high",)]))
-def test_adding_an_escalation_never_lowers_cost(suite: tuple[pa.Table, pa.Table], threshold: float, stakes: tuple[str, ...]) -> None:
+def test_adding_an_escalation_never_lowers_cost(
+    suite: tuple[pa.Table, pa.Table], threshold: float, stakes: tuple[str, ...]
+) -> None:
     ex, rec = suite
     tiers = {"fast": {"models": ["cheap", "backup"]}, "reasoning": {"models": ["big"]}}
     without = policy(tiers=tiers, rules=[])
     with_esc = policy(
         tiers=tiers,
         rules=[],
-        escalation={"steps": [{"from": "fast", "to": "reasoning", "below_confidence": threshold}], "always_for_stakes": list(stakes)},
+        escalation={
+            "steps": [{"from": "fast", "to": "reasoning", "below_confidence": threshold}],
+            "always_for_stakes": list(stakes),
+        },
     )
     a, b = run(without, ex, rec), run(with_esc, ex, rec)
     assert np.all(b.cost_usd >= a.cost_usd - 1e-15)
@@ -79,7 +90,9 @@ def test_adding_an_escalation_never_lowers_cost(suite: tuple[pa.Table, pa.Table]
 def test_removing_every_error_removes_every_fallback(suite: tuple[pa.Table, pa.Table]) -> None:
     ex, rec = suite
     clean = rec.set_column(rec.column_names.index("error"), "error", pa.array([""] * rec.num_rows, pa.string()))
-    clean = clean.set_column(clean.column_names.index("response"), "response", pa.array(["answer"] * rec.num_rows, pa.string()))
+    clean = clean.set_column(
+        clean.column_names.index("response"), "response", pa.array(["answer"] * rec.num_rows, pa.string())
+    )
     result = run(policy(), ex, clean)
     assert not result.fell_back.any()
     assert not result.failed.any()

@@ -34,8 +34,22 @@ def test_run_writes_traces_and_summaries(suite: Path, tmp_path: Path) -> None:
     traces = pq.read_table(out / "traces.parquet")
     assert traces.num_rows == 3000
     for column in (
-        "suite", "example_id", "task_type", "initial_tier", "final_tier", "final_model", "models_tried", "attempts",
-        "fell_back", "escalated", "error", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "quality",
+        "suite",
+        "example_id",
+        "task_type",
+        "initial_tier",
+        "final_tier",
+        "final_model",
+        "models_tried",
+        "attempts",
+        "fell_back",
+        "escalated",
+        "error",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_ms",
+        "quality",
         "privacy_breach",
     ):
         assert column in traces.column_names
@@ -45,22 +59,28 @@ def test_run_writes_traces_and_summaries(suite: Path, tmp_path: Path) -> None:
     assert overall["cost_usd"] == pytest.approx(pc.sum(traces.column("cost_usd")).as_py(), rel=1e-9)
     assert overall["privacy_breaches"] == 0  # the bench policy keeps PII on the private tier
     assert sum(overall["tier_mix"].values()) == pytest.approx(1 - overall["error_rate"])
-    assert summary["policy"]["sha256"] and summary["suites"][0]["sha256"]
+    assert summary["policy"]["sha256"]
+    assert summary["suites"][0]["sha256"]
     assert summary["seed"] == 20240101
     md = (out / "summary.md").read_text()
-    assert "## By task\\_type" in md and summary["policy"]["sha256"] in md
+    assert "## By task\\_type" in md
+    assert summary["policy"]["sha256"] in md
 
 
 def test_same_inputs_give_identical_bytes(suite: Path, tmp_path: Path) -> None:
     for name in ("a", "b"):
-        result = routegate("run", "--policy", str(suite / "policy.yaml"), "--suite", str(suite), "--out", str(tmp_path / name))
+        result = routegate(
+            "run", "--policy", str(suite / "policy.yaml"), "--suite", str(suite), "--out", str(tmp_path / name)
+        )
         assert result.returncode == 0, result.stderr
     for file in ("summary.json", "summary.md"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
 
 
 def test_seed_is_explicit_and_reported(suite: Path, tmp_path: Path) -> None:
-    result = routegate("run", "--policy", str(suite / "policy.yaml"), "--suite", str(suite), "--out", str(tmp_path), "--seed", "5")
+    result = routegate(
+        "run", "--policy", str(suite / "policy.yaml"), "--suite", str(suite), "--out", str(tmp_path), "--seed", "5"
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "summary.json").read_text())["seed"] == 5
 
@@ -78,7 +98,9 @@ def _drop_recordings(suite: Path, target: Path, model: str, count: int) -> tuple
 def test_missing_recordings_stop_before_any_work(suite: Path, tmp_path: Path) -> None:
     broken, dropped = _drop_recordings(suite, tmp_path / "suite", "synth-fast", 25)
     # Only requests that start on the fast tier can ever call synth-fast (no step escalates into fast).
-    full = routegate("run", "--policy", str(suite / "policy.yaml"), "--suite", str(suite), "--out", str(tmp_path / "full"))
+    full = routegate(
+        "run", "--policy", str(suite / "policy.yaml"), "--suite", str(suite), "--out", str(tmp_path / "full")
+    )
     assert full.returncode == 0, full.stderr
     traces = pq.read_table(tmp_path / "full" / "traces.parquet").to_pandas().set_index("example_id")
     needed = [e for e in dropped if traces.loc[e, "initial_tier"] == "fast"]
@@ -96,7 +118,17 @@ def test_missing_recordings_stop_before_any_work(suite: Path, tmp_path: Path) ->
 def test_on_missing_skip_counts_the_calls_as_failed(suite: Path, tmp_path: Path) -> None:
     broken, _ = _drop_recordings(suite, tmp_path / "suite", "synth-fast", 25)
     out = tmp_path / "out"
-    result = routegate("run", "--policy", str(broken / "policy.yaml"), "--suite", str(broken), "--out", str(out), "--on-missing", "skip")
+    result = routegate(
+        "run",
+        "--policy",
+        str(broken / "policy.yaml"),
+        "--suite",
+        str(broken),
+        "--out",
+        str(out),
+        "--on-missing",
+        "skip",
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert 10 < summary["missing_recordings"]["total"] < 25
@@ -105,9 +137,14 @@ def test_on_missing_skip_counts_the_calls_as_failed(suite: Path, tmp_path: Path)
 
 
 def test_bad_input_exits_2_without_traceback(tmp_path: Path, suite: Path) -> None:
-    result = routegate("run", "--policy", str(tmp_path / "nope.yaml"), "--suite", str(suite), "--out", str(tmp_path / "o"))
+    result = routegate(
+        "run", "--policy", str(tmp_path / "nope.yaml"), "--suite", str(suite), "--out", str(tmp_path / "o")
+    )
     assert result.returncode == 2
     assert "nope.yaml:0:0: -: file not found" in result.stderr
     assert "Traceback" not in result.stderr
-    result = routegate("run", "--policy", str(suite / "policy.yaml"), "--suite", str(tmp_path), "--out", str(tmp_path / "o"))
-    assert result.returncode == 2 and "suite.yaml" in result.stderr
+    result = routegate(
+        "run", "--policy", str(suite / "policy.yaml"), "--suite", str(tmp_path), "--out", str(tmp_path / "o")
+    )
+    assert result.returncode == 2
+    assert "suite.yaml" in result.stderr

@@ -102,7 +102,9 @@ def coverage(policy: str, suite: str, limit: int) -> None:
     click.echo(f"{need.num_rows} (model, example) pairs could be needed; {missing.num_rows} have no recording")
     if missing.num_rows:
         by_model = missing.group_by("model").aggregate([("example_id", "count")]).sort_by("model")
-        for model, count in zip(by_model.column("model").to_pylist(), by_model.column("example_id_count").to_pylist(), strict=True):
+        for model, count in zip(
+            by_model.column("model").to_pylist(), by_model.column("example_id_count").to_pylist(), strict=True
+        ):
             click.echo(f"  {model}: {count} missing")
         head = missing.slice(0, limit)
         for model, example in zip(head.column("model").to_pylist(), head.column("example_id").to_pylist(), strict=True):
@@ -122,7 +124,13 @@ def _progress_hook(enabled: bool) -> tuple[Any, Any]:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     task = progress.add_task("replaying", total=None)
 
     def hook(step: int, pending: int) -> None:
@@ -145,7 +153,9 @@ def _progress_hook(enabled: bool) -> tuple[Any, Any]:
 @click.option("--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported in the summary.")
 @click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI.")
 @_report_input_errors
-def run(policy_spec: str, suite_paths: tuple[str, ...], out_dir: str, on_missing: str, seed: int | None, progress: bool) -> None:
+def run(
+    policy_spec: str, suite_paths: tuple[str, ...], out_dir: str, on_missing: str, seed: int | None, progress: bool
+) -> None:
     """Replay one policy over one or more suites: traces.parquet, summary.json, summary.md."""
     from pathlib import Path
 
@@ -195,6 +205,7 @@ def _policy_text(spec: str) -> str:
 @click.option("--on-missing", type=click.Choice(["error", "skip"]), default="error", show_default=True)
 @click.option("--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported everywhere.")
 @click.option("--generated-at/--no-generated-at", default=False, help="Print a generated-at line in report.html.")
+@click.option("--traces", is_flag=True, help="Also write baseline.traces.parquet and candidate.traces.parquet.")
 @click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI.")
 @_report_input_errors
 def gate(
@@ -206,6 +217,7 @@ def gate(
     on_missing: str,
     seed: int | None,
     generated_at: bool,
+    traces: bool,
     progress: bool,
 ) -> None:
     """Replay baseline and candidate over the same suites, compare paired, apply gates.
@@ -256,8 +268,9 @@ def gate(
     html = render_html(verdict, policy_diff=diff, generated_at=stamp)
     report = out / "report.html"
     # Reports first, verdict last: a verdict.json on disk always has its reports beside it.
-    write_parquet_atomic(out / "baseline.traces.parquet", outcome.baseline.traces)
-    write_parquet_atomic(out / "candidate.traces.parquet", outcome.candidate.traces)
+    if traces:
+        write_parquet_atomic(out / "baseline.traces.parquet", outcome.baseline.traces)
+        write_parquet_atomic(out / "candidate.traces.parquet", outcome.candidate.traces)
     write_text_atomic(report, html)
     write_text_atomic(out / "summary.md", render_gate_markdown(verdict, report_path=str(report)))
     write_text_atomic(out / "junit.xml", render_junit(verdict))
@@ -265,7 +278,8 @@ def gate(
     status = "PASSED" if outcome.verdict.passed else "FAILED"
     for g in outcome.verdict.failed:
         click.echo(f"  failed: {g.name}: {g.reason}")
-    click.echo(f"routegate gate {status}: {len(outcome.verdict.failed)} of {len(outcome.verdict.gates)} gates failed; report: {report}")
+    failed, total = len(outcome.verdict.failed), len(outcome.verdict.gates)
+    click.echo(f"routegate gate {status}: {failed} of {total} gates failed; report: {report}")
     sys.exit(EXIT_OK if outcome.verdict.passed else EXIT_GATE_FAILED)
 
 

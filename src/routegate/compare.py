@@ -12,7 +12,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.measure import group_rows
 from routegate.pipeline import RunResult, describe_policy
 from routegate.stats import BOOTSTRAP_MAX_N, DEFAULT_SEED, bootstrap_index, paired_mean_delta, paired_percentile_deltas
 
@@ -29,7 +28,9 @@ class _Arrays:
 
     def __init__(self, traces: pa.Table, tiers: tuple[str, ...]) -> None:
         def num(name: str) -> np.ndarray:
-            return np.asarray(pc.fill_null(traces.column(name), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+            return np.asarray(
+                pc.fill_null(traces.column(name), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
+            )
 
         self.quality = num("quality")
         self.cost = num("cost_usd")
@@ -53,7 +54,9 @@ def _delta_block(b: _Arrays, c: _Arrays, rows: np.ndarray | slice, tiers: tuple[
     lb, lc = b.latency[rows], c.latency[rows]
     latency = {}
     qs = (50, 95, 99)
-    for q, (delta, low, high, method) in zip(qs, paired_percentile_deltas(lb, lc, qs, seed=seed, index=index), strict=True):
+    for q, (delta, low, high, method) in zip(
+        qs, paired_percentile_deltas(lb, lc, qs, seed=seed, index=index), strict=True
+    ):
         latency[f"p{q}"] = {
             "baseline": float(np.percentile(lb, q)) if n else float("nan"),
             "candidate": float(np.percentile(lc, q)) if n else float("nan"),
@@ -190,11 +193,11 @@ def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) 
     tiers = tuple(dict.fromkeys([*base.summary["tiers"], *cand.summary["tiers"]]))
     ab, ac = _Arrays(b, tiers), _Arrays(c, tiers)
     deltas: dict[str, Any] = {"overall": _delta_block(ab, ac, slice(None), tiers, seed)}
-    deltas["by_suite"] = {k: _delta_block(ab, ac, rows, tiers, seed) for k, rows in group_rows(b.column("suite")).items()}
+    groups = base.groups
+    deltas["by_suite"] = {k: _delta_block(ab, ac, rows, tiers, seed) for k, rows in groups["suite"].items()}
     slices = [s for s in base.summary["slices"] if s in b.column_names]
     deltas["by_slice"] = {
-        name: {k: _delta_block(ab, ac, rows, tiers, seed) for k, rows in group_rows(b.column(name)).items()}
-        for name in slices
+        name: {k: _delta_block(ab, ac, rows, tiers, seed) for k, rows in groups[name].items()} for name in slices
     }
     return {
         "schema_version": COMPARISON_SCHEMA,

@@ -13,12 +13,13 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import pyarrow.compute as pc
 
 from routegate.catalog import Catalog
-from routegate.pipeline import RunOptions, run_policy
+from routegate.pipeline import recorded_provider
 from routegate.policy import Policy, PolicySpec, canonical_sha256
+from routegate.replay import Replay, policy_models, replay
 from routegate.suite import Suite
+from routegate.traces import score_final_answers
 
 
 def single_model_policy(model: str, catalog: Catalog, template: Policy) -> Policy:
@@ -34,38 +35,53 @@ def single_model_policy(model: str, catalog: Catalog, template: Policy) -> Polic
             "default_tier": "only",
         }
     )
-    return replace(template, spec=spec, source=f"(every request to {model})", sha256=canonical_sha256(spec), warnings=())
+    return replace(
+        template, spec=spec, source=f"(every request to {model})", sha256=canonical_sha256(spec), warnings=()
+    )
+
+
+def _replay(policy: Policy, suite: Suite) -> Replay:
+    models = policy_models(policy.spec)
+    return replay(suite.examples, policy.spec, policy.catalog, recorded_provider(suite, models), models=models)
 
 
 def fully_recorded_models(suites: Sequence[Suite], catalog: Catalog) -> list[str]:
-    """Catalog models that have a recording for every example of every suite."""
-    out: list[str] = []
-    for model in sorted(catalog.models):
-        complete = True
-        for suite in suites:
-            rec = suite.recordings.filter(pc.equal(suite.recordings.column("model"), model))
-            if rec.num_rows < suite.examples.num_rows or pc.count_distinct(rec.column("example_id")).as_py() < suite.examples.num_rows:
-                complete = False
-                break
-        if complete:
-            out.append(model)
-    return out
+    """Catalog models that have a successful-or-failed recording for every example of every suite."""
+    models = tuple(sorted(catalog.models))
+    complete = np.ones(len(models), dtype=bool)
+    for suite in suites:
+        index = suite.recording_keys().index(suite.examples.num_rows, models)
+        complete &= (index >= 0).all(axis=0)
+    return [m for m, ok in zip(models, complete, strict=True) if ok]
 
 
 def single_model_points(suites: Sequence[Suite], template: Policy, *, seed: int) -> list[dict[str, Any]]:
-    """Quality and $ per 1k of each fully recorded single-model policy."""
+    """Quality, $ per 1k and p95 latency of each fully recorded single-model policy.
+
+    Replayed through the same engine and scorer as any policy, but only the three
+    figures the cost-quality plot needs are computed (no traces table, no summaries).
+    """
+    del seed  # point estimates only: no resampling
     points = []
     for model in fully_recorded_models(suites, template.catalog):
-        result = run_policy(single_model_policy(model, template.catalog, template), suites, RunOptions(seed=seed))
-        m = result.summary["metrics"]["overall"]
+        policy = single_model_policy(model, template.catalog, template)
+        quality_parts, cost, latency_parts = [], 0.0, []
+        for suite in suites:
+            run = _replay(policy, suite)
+            quality_parts.append(score_final_answers(suite, run))
+            cost += float(run.cost_usd.sum())
+            latency_parts.append(run.latency_ms)
+        quality = np.concatenate(quality_parts)
+        n = quality.size
+        scored = quality[np.isfinite(quality)]
         points.append(
             {
                 "model": model,
                 "provider": template.catalog.models[model].provider,
                 "privacy": template.catalog.models[model].privacy,
-                "quality": m["quality"]["mean"],
-                "cost_per_1k_usd": m["cost_per_1k_usd"],
-                "p95_ms": m["latency_ms"]["p95"],
+                "quality": float(scored.mean()) if scored.size else float("nan"),
+                "cost_per_1k_usd": cost / n * 1000 if n else float("nan"),
+                "p95_ms": float(np.percentile(np.concatenate(latency_parts), 95)) if n else float("nan"),
             }
         )
     return points
@@ -77,7 +93,7 @@ def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[int]:
     best = -np.inf
     front: list[int] = []
     for i in order:
-        cost, quality = points[i]
+        _cost, quality = points[i]
         if np.isfinite(quality) and quality > best:
             front.append(i)
             best = quality

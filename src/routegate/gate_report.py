@@ -65,9 +65,16 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
                 "$ per 1k requests",
                 fmt_usd(cost["baseline"]),
                 fmt_usd(cost["candidate"]),
-                f"{fmt_usd(cost['delta'])} ({cost['delta_pct']:+.1f}%)" if cost["delta_pct"] is not None else fmt_usd(cost["delta"]),
+                f"{fmt_usd(cost['delta'])} ({cost['delta_pct']:+.1f}%)"
+                if cost["delta_pct"] is not None
+                else fmt_usd(cost["delta"]),
             ],
-            ["p95 latency", f"{fmt_num(p95['baseline'])} ms", f"{fmt_num(p95['candidate'])} ms", f"{p95['delta']:+,.0f} ms"],
+            [
+                "p95 latency",
+                f"{fmt_num(p95['baseline'])} ms",
+                f"{fmt_num(p95['candidate'])} ms",
+                f"{p95['delta']:+,.0f} ms",
+            ],
             ["error rate", fmt_pct(err["baseline"], 2), fmt_pct(err["candidate"], 2), _signed_pts(err["delta"])],
             [
                 "PII breaches",

@@ -141,9 +141,15 @@ def _quality_gate(name: str, block: dict[str, Any], margin: float, alpha: float,
     if q["n_paired"] == 0:
         return GateResult(name, True, None, -margin, "no scored requests: not gated", skipped=True)
     if passed:
-        reason = f"quality {_pts(observed)} (95% CI from {_pts(low)}); not worse by more than {100 * margin:.2f} pt (p={p:.3g})"
+        reason = (
+            f"quality {_pts(observed)} (95% CI from {_pts(low)}); "
+            f"not worse by more than {100 * margin:.2f} pt (p={p:.3g})"
+        )
     elif observed < -margin:
-        reason = f"quality dropped {100 * -observed:.2f} pt (95% CI from {_pts(low)}), more than the {100 * margin:.2f} pt margin"
+        reason = (
+            f"quality dropped {100 * -observed:.2f} pt (95% CI from {_pts(low)}), "
+            f"more than the {100 * margin:.2f} pt margin"
+        )
     else:
         reason = (
             f"cannot rule out a drop of more than {100 * margin:.2f} pt: quality {_pts(observed)}, "
@@ -181,7 +187,9 @@ def evaluate_gates(
         unknown = [c for c in columns if c not in deltas["by_slice"]]
         if unknown:
             raise InputError.single(
-                "gates", f"slice column(s) {', '.join(unknown)} not in the suites; slices: {', '.join(deltas['by_slice'])}", "quality.slices.columns"
+                "gates",
+                f"slice column(s) {', '.join(unknown)} not in the suites; slices: {', '.join(deltas['by_slice'])}",
+                "quality.slices.columns",
             )
         family: list[tuple[str, dict[str, Any], float]] = []
         for col in columns:
@@ -189,14 +197,26 @@ def evaluate_gates(
                 name = f"quality[{col}={value}]"
                 if value == NO_VALUE:
                     gates.append(
-                        GateResult(name, True, block["quality"]["delta"], -sg.margin,
-                                   "requests with no value in this column (suites without it): reported, not gated", skipped=True)
+                        GateResult(
+                            name,
+                            True,
+                            block["quality"]["delta"],
+                            -sg.margin,
+                            "requests with no value in this column (suites without it): reported, not gated",
+                            skipped=True,
+                        )
                     )
                     continue
                 if block["quality"]["n_paired"] < sg.min_n:
                     gates.append(
-                        GateResult(name, True, block["quality"]["delta"], -sg.margin,
-                                   f"only {block['quality']['n_paired']} scored requests (< {sg.min_n}): reported, not gated", skipped=True)
+                        GateResult(
+                            name,
+                            True,
+                            block["quality"]["delta"],
+                            -sg.margin,
+                            f"only {block['quality']['n_paired']} scored requests (< {sg.min_n}): reported, not gated",
+                            skipped=True,
+                        )
                     )
                     continue
                 raw = _delta_of(block).p_noninferior(sg.margin)
@@ -205,8 +225,16 @@ def evaluate_gates(
         for (name, block, _), p_adj in zip(family, adjusted, strict=True):
             block["quality"]["p_noninferior"] = p_adj
             result = _quality_gate(name, block, sg.margin, alpha, p_adj)
-            gates.append(GateResult(result.name, result.passed, result.observed, result.threshold,
-                                    result.reason + " (Holm-adjusted)", details=result.details))
+            gates.append(
+                GateResult(
+                    result.name,
+                    result.passed,
+                    result.observed,
+                    result.threshold,
+                    result.reason + " (Holm-adjusted)",
+                    details=result.details,
+                )
+            )
 
     if spec.cost is not None:
         cost = overall["cost_per_1k_usd"]
@@ -217,8 +245,12 @@ def evaluate_gates(
             ok = cost["candidate"] == 0
         gates.append(
             GateResult(
-                "cost", ok, pct, limit,
-                f"$ per 1k requests {cost['baseline']:.4f} -> {cost['candidate']:.4f} ({pct:+.1f}%; allowed up to {limit:+.1f}%)",
+                "cost",
+                ok,
+                pct,
+                limit,
+                f"$ per 1k requests {cost['baseline']:.4f} -> {cost['candidate']:.4f} "
+                f"({pct:+.1f}%; allowed up to {limit:+.1f}%)",
             )
         )
 
@@ -230,7 +262,10 @@ def evaluate_gates(
             if ceiling is not None:
                 gates.append(
                     GateResult(
-                        f"latency_p95[{sla_class}]", p95["candidate"] <= ceiling, p95["candidate"], ceiling,
+                        f"latency_p95[{sla_class}]",
+                        p95["candidate"] <= ceiling,
+                        p95["candidate"],
+                        ceiling,
                         f"p95 {p95['candidate']:,.0f} ms for {sla_class} requests (ceiling {ceiling:,.0f} ms)",
                     )
                 )
@@ -240,28 +275,50 @@ def evaluate_gates(
                 limit = spec.latency.max_p95_increase_pct
                 gates.append(
                     GateResult(
-                        f"latency_p95_increase[{sla_class}]", pct <= limit, pct, limit,
+                        f"latency_p95_increase[{sla_class}]",
+                        pct <= limit,
+                        pct,
+                        limit,
                         f"p95 {base:,.0f} -> {p95['candidate']:,.0f} ms ({pct:+.1f}%; allowed up to +{limit:.1f}%)",
                     )
                 )
         for sla_class in spec.latency.p95_ms:
             if sla_class not in by_sla:
-                gates.append(GateResult(f"latency_p95[{sla_class}]", True, None, spec.latency.p95_ms[sla_class],
-                                        f"no {sla_class} requests in the suites: not gated", skipped=True))
+                gates.append(
+                    GateResult(
+                        f"latency_p95[{sla_class}]",
+                        True,
+                        None,
+                        spec.latency.p95_ms[sla_class],
+                        f"no {sla_class} requests in the suites: not gated",
+                        skipped=True,
+                    )
+                )
 
     if spec.errors is not None:
         rate = overall["error_rate"]["candidate"]
         gates.append(
-            GateResult("errors", rate <= spec.errors.max_rate, rate, spec.errors.max_rate,
-                       f"{100 * rate:.2f}% of requests got no answer (allowed up to {100 * spec.errors.max_rate:.2f}%)")
+            GateResult(
+                "errors",
+                rate <= spec.errors.max_rate,
+                rate,
+                spec.errors.max_rate,
+                f"{100 * rate:.2f}% of requests got no answer (allowed up to {100 * spec.errors.max_rate:.2f}%)",
+            )
         )
 
     if spec.fast_tier is not None:
         ft = spec.fast_tier
         share = overall["tier_mix"].get(ft.tier, {}).get("candidate", 0.0)
         gates.append(
-            GateResult(f"tier_share[{ft.tier}]", share >= ft.min_share, share, ft.min_share,
-                       f"{100 * share:.1f}% of requests answered by the {ft.tier} tier (at least {100 * ft.min_share:.1f}% wanted)")
+            GateResult(
+                f"tier_share[{ft.tier}]",
+                share >= ft.min_share,
+                share,
+                ft.min_share,
+                f"{100 * share:.1f}% of requests answered by the {ft.tier} tier "
+                f"(at least {100 * ft.min_share:.1f}% wanted)",
+            )
         )
 
     gates.append(privacy_gate(candidate))
@@ -298,5 +355,6 @@ def privacy_gate(candidate: RunResult) -> GateResult:
         f"{total} request(s) with PII reached an external model; first: {first['suite']}/{first['example_id']} "
         f"on attempt {first['attempt']} ({first['kind']}) to {first['model']}"
     )
-    return GateResult("privacy", False, total, 0, reason, details={"breaches": leaks, "listed": len(leaks), "total": total})
-
+    return GateResult(
+        "privacy", False, total, 0, reason, details={"breaches": leaks, "listed": len(leaks), "total": total}
+    )

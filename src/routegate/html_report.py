@@ -316,7 +316,8 @@ def _reasoning_reference(verdict: Mapping[str, Any], base_cost: float, cand_cost
         return {"available": False, "note": f"Neither policy has a {REASONING_TIER!r} tier, so no saving is computed."}
     models, origin = _tier_models(verdict, REASONING_TIER)
     points = {str(p.get("model")): p for p in verdict.get("single_models") or []}
-    for model in models:
+    # The tier's first model answers every request it gets; its fallbacks only answer failures.
+    for model in models[:1]:
         point = points.get(model)
         if point is not None and _ok(point.get("cost_per_1k_usd")) and _num(point["cost_per_1k_usd"]) > 0:
             ref = _num(point["cost_per_1k_usd"])
@@ -333,7 +334,7 @@ def _reasoning_reference(verdict: Mapping[str, Any], base_cost: float, cand_cost
         note = f"The {REASONING_TIER} tier's models are not known from the verdict, so no saving is computed."
     else:
         note = (
-            f"No single-model replay exists for the {REASONING_TIER} tier's models ({', '.join(models)}): "
+            f"No single-model replay exists for the {REASONING_TIER} tier's first model ({models[0]}): "
             "not every request of the suites has a recording for them, so no saving is computed."
         )
     return {"available": False, "note": note}

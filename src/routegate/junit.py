@@ -26,7 +26,9 @@ def render_junit(verdict: dict[str, Any]) -> str:
     suite = ET.Element(
         "testsuite",
         {
-            "name": xml_text(f"routegate gate: {verdict['baseline']['policy']['name']} -> {verdict['candidate']['policy']['name']}"),
+            "name": xml_text(
+                f"routegate gate: {verdict['baseline']['policy']['name']} -> {verdict['candidate']['policy']['name']}"
+            ),
             "tests": str(len(gates)),
             "failures": str(failures),
             "errors": "0",

@@ -41,7 +41,9 @@ class _Columns:
 
         tier = pc.index_in(traces.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
         return cls(
-            quality=np.asarray(pc.fill_null(traces.column("quality"), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64),
+            quality=np.asarray(
+                pc.fill_null(traces.column("quality"), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
+            ),
             cost=traces.column("cost_usd").to_numpy(),
             latency=traces.column("latency_ms").to_numpy(),
             escalated=flag("escalated"),
@@ -110,17 +112,36 @@ def group_rows(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
     return dict(sorted(groups.items()))
 
 
-def measure(traces: pa.Table, tiers: tuple[str, ...], slices: list[str], *, seed: int = DEFAULT_SEED) -> Metrics:
+Groups = dict[str, dict[str, np.ndarray]]
+"""Column name -> group key -> row indices: ``"suite"`` and every slice column."""
+
+
+def slice_groups(traces: pa.Table, slices: list[str]) -> Groups:
+    """Row indices per suite and per slice value. They depend only on the suites' requests, so a
+    gate computes them once and shares them between both runs and the comparison."""
+    names = ["suite", *[s for s in slices if s in traces.column_names and s != "suite"]]
+    return {name: group_rows(traces.column(name)) for name in names}
+
+
+def measure(
+    traces: pa.Table,
+    tiers: tuple[str, ...],
+    slices: list[str],
+    *,
+    seed: int = DEFAULT_SEED,
+    groups: Groups | None = None,
+) -> Metrics:
     """Overall, per-suite, per-tier (the tier that answered) and per-slice metrics."""
+    groups = groups if groups is not None else slice_groups(traces, slices)
     c = _Columns.of(traces, tiers)
     out: Metrics = {"overall": _metrics(c, slice(None), tiers, seed)}
-    out["by_suite"] = {k: _metrics(c, rows, tiers, seed) for k, rows in group_rows(traces.column("suite")).items()}
+    out["by_suite"] = {k: _metrics(c, rows, tiers, seed) for k, rows in groups["suite"].items()}
     out["by_tier"] = {
         t: _metrics(c, rows, tiers, seed) for i, t in enumerate(tiers) if (rows := np.flatnonzero(c.tier == i)).size
     }
     out["by_slice"] = {
-        name: {k: _metrics(c, rows, tiers, seed) for k, rows in group_rows(traces.column(name)).items()}
+        name: {k: _metrics(c, rows, tiers, seed) for k, rows in groups[name].items()}
         for name in slices
-        if name in traces.column_names
+        if name in groups and name != "suite"
     }
     return out

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from routegate.coverage import missing_pairs
 from routegate.errors import InputError, Problem
-from routegate.measure import measure
+from routegate.measure import Groups, measure, slice_groups
 from routegate.metrics import literature
 from routegate.plan import Plan, plan_tiers
 from routegate.policy import STANDARD_TIERS, Policy
@@ -62,6 +62,8 @@ class RunResult:
     runs: tuple[SuiteRun, ...]
     traces: pa.Table
     summary: dict[str, Any] = field(repr=False)
+    groups: Groups = field(repr=False, default_factory=dict)
+    """Row indices per suite and slice value (shared with any run over the same suites)."""
 
 
 def check_recordings(
@@ -133,8 +135,10 @@ def ordered_tiers(policy: Policy) -> tuple[str, ...]:
     return tuple([t for t in STANDARD_TIERS if t in names] + [t for t in names if t not in STANDARD_TIERS])
 
 
-def run_policy(policy: Policy, suites: Sequence[Suite], options: RunOptions | None = None) -> RunResult:
-    """Replay ``policy`` over every suite and summarise."""
+def run_policy(
+    policy: Policy, suites: Sequence[Suite], options: RunOptions | None = None, *, groups: Groups | None = None
+) -> RunResult:
+    """Replay ``policy`` over every suite and summarise (``groups``: from an earlier run over the same suites)."""
     options = options or RunOptions()
     plans = [plan_tiers(suite.examples, policy.spec) for suite in suites]
     missing = check_recordings(policy, suites, options.on_missing, plans)
@@ -144,6 +148,7 @@ def run_policy(policy: Policy, suites: Sequence[Suite], options: RunOptions | No
     for suite in suites:
         slices += [s for s in slice_columns(suite) if s not in slices]
     tiers = ordered_tiers(policy)
+    groups = groups if groups is not None else slice_groups(traces, slices)
     summary = {
         "schema_version": SUMMARY_SCHEMA,
         "policy": describe_policy(policy),
@@ -154,10 +159,10 @@ def run_policy(policy: Policy, suites: Sequence[Suite], options: RunOptions | No
         "skipped_calls": sum(int(np.count_nonzero(r.replay.attempts.column("error").to_numpy() == MISSING)) for r in runs),
         "tiers": list(tiers),
         "slices": slices,
-        "metrics": measure(traces, tiers, slices, seed=options.seed),
+        "metrics": measure(traces, tiers, slices, seed=options.seed, groups=groups),
         "literature": literature([(r.suite, r.traces) for r in runs], policy.catalog, seed=options.seed),
     }
-    return RunResult(policy=policy, runs=runs, traces=traces, summary=summary)
+    return RunResult(policy=policy, runs=runs, traces=traces, summary=summary, groups=groups)
 
 
 def describe_policy(policy: Policy) -> dict[str, Any]:

@@ -130,9 +130,9 @@ def replay(
 
     longest = max(len(spec.tiers[t].models) for t in tiers)
     chain = np.full((len(tiers), longest), -1, dtype=np.int16)
-    for t, name in enumerate(tiers):
+    for ti, name in enumerate(tiers):
         for p, model in enumerate(spec.tiers[name].models):
-            chain[t, p] = model_index[model]
+            chain[ti, p] = model_index[model]
     chain_len = np.array([len(spec.tiers[t].models) for t in tiers], dtype=np.int16)
     price_in = np.array([catalog.models[m].price.input_per_1m / 1e6 for m in models], dtype=np.float64)
     price_out = np.array([catalog.models[m].price.output_per_1m / 1e6 for m in models], dtype=np.float64)
@@ -277,9 +277,15 @@ def replay(
         {
             "request": calls.column("request", np.int64),
             "attempt": calls.column("attempt", np.int16),
-            "model": pa.DictionaryArray.from_arrays(pa.array(attempt_model.astype(np.int32)), pa.array(list(models), pa.string())),
-            "tier": pa.DictionaryArray.from_arrays(pa.array(attempts_tier.astype(np.int32)), pa.array(list(tiers), pa.string())),
-            "kind": pa.DictionaryArray.from_arrays(pa.array(calls.column("kind", np.int8).astype(np.int32)), pa.array(list(ATTEMPT_KINDS))),
+            "model": pa.DictionaryArray.from_arrays(
+                pa.array(attempt_model.astype(np.int32)), pa.array(list(models), pa.string())
+            ),
+            "tier": pa.DictionaryArray.from_arrays(
+                pa.array(attempts_tier.astype(np.int32)), pa.array(list(tiers), pa.string())
+            ),
+            "kind": pa.DictionaryArray.from_arrays(
+                pa.array(calls.column("kind", np.int8).astype(np.int32)), pa.array(list(ATTEMPT_KINDS))
+            ),
             "error": calls.column("error", np.int8),
             "input_tokens": calls.column("input_tokens", np.int64),
             "output_tokens": calls.column("output_tokens", np.int64),

@@ -142,9 +142,13 @@ def paired_mean_delta(
     return PairedDelta(mean, float(low), float(high), float(draws.std(ddof=1)), "bootstrap", n, draws)
 
 
-def bootstrap_means(values: np.ndarray, *, seed: int = DEFAULT_SEED, resamples: int = BOOTSTRAP_RESAMPLES) -> np.ndarray:
+def bootstrap_means(
+    values: np.ndarray, *, seed: int = DEFAULT_SEED, resamples: int = BOOTSTRAP_RESAMPLES
+) -> np.ndarray:
     """Means of ``resamples`` seeded resamples with replacement."""
-    return np.asarray(values, dtype=np.float64)[bootstrap_index(values.size, seed=seed, resamples=resamples)].mean(axis=1)
+    index = bootstrap_index(values.size, seed=seed, resamples=resamples)
+    means: np.ndarray = np.asarray(values, dtype=np.float64)[index].mean(axis=1)
+    return means
 
 
 def percentile_ci(values: np.ndarray, q: float) -> tuple[float, float, float]:

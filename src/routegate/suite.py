@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,8 +24,8 @@ from pydantic import Field
 from routegate.errors import InputError, Problem, errors_only
 from routegate.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
 from routegate.schema import Frozen, pattern, validate_document
-from routegate.sources import resolve_inside
 from routegate.scoring import get_scorer
+from routegate.sources import resolve_inside
 from routegate.yamlsource import YamlDocument, parse_yaml
 
 SUITE_FILE = "suite.yaml"
@@ -196,9 +196,14 @@ class Suite:
     warnings: tuple[Problem, ...] = ()
     keys: RecordingKeys | None = None
     """The recordings' join keys (``RecordingKeys.of`` when not given)."""
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Data derived from the tables once per loaded suite and shared by every replay over it
+    (e.g. the recorded provider's numpy columns). The tables themselves never change."""
 
     def recording_keys(self) -> RecordingKeys:
-        return self.keys if self.keys is not None else RecordingKeys.of(self.recordings, self.examples)
+        if self.keys is None:
+            return self.memo.setdefault("keys", RecordingKeys.of(self.recordings, self.examples))  # type: ignore[no-any-return]
+        return self.keys
 
     @property
     def name(self) -> str:
@@ -436,7 +441,9 @@ def check_scoring(manifest: SuiteManifest, doc: YamlDocument) -> None:
     """The scorer and confidence scorer exist and their options are valid; problems point into suite.yaml."""
     checks = [(manifest.scoring.scorer, manifest.scoring.options, "scorer", "options")]
     if manifest.scoring.confidence is not None:
-        checks.append((manifest.scoring.confidence, manifest.scoring.confidence_options, "confidence", "confidence_options"))
+        checks.append(
+            (manifest.scoring.confidence, manifest.scoring.confidence_options, "confidence", "confidence_options")
+        )
     problems: list[Problem] = []
     for name, options, name_field, options_field in checks:
         try:

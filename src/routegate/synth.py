@@ -53,7 +53,9 @@ def _filler(lengths: np.ndarray) -> pa.Array:
     offsets = np.zeros(lengths.size + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     data = np.resize(paragraph, int(offsets[-1]))
-    return pa.LargeStringArray.from_buffers(lengths.size, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data.tobytes())).cast(pa.string())
+    return pa.LargeStringArray.from_buffers(
+        lengths.size, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data.tobytes())
+    ).cast(pa.string())
 
 
 def make_examples(n: int, seed: int) -> pa.Table:
@@ -107,7 +109,9 @@ def make_recordings(examples: pa.Table, seed: int) -> pa.Table:
         p_good = 1 / (1 + np.exp(-logit))
         quality = (rng.random(n) < p_good).astype(np.float64)
         confidence = np.clip(p_good + rng.normal(0, 0.15, size=n), 0, 1)
-        response = pc.binary_join_element_wise(pa.repeat(pa.scalar(f"[{model}] answer to "), n), examples.column("id").combine_chunks(), "")
+        response = pc.binary_join_element_wise(
+            pa.repeat(pa.scalar(f"[{model}] answer to "), n), examples.column("id").combine_chunks(), ""
+        )
         parts.append(
             pa.table(
                 {
@@ -131,14 +135,30 @@ CATALOG = {
     "description": "Catalog of the synthetic benchmark models (prices are illustrative).",
     "providers": {"alpha": {}, "beta": {}, "gamma": {}, "selfhosted": {}},
     "models": {
-        "synth-fast": {"provider": "alpha", "privacy": "external", "context_window": 32000,
-                       "price": {"input_per_1m": 0.5, "output_per_1m": 1.5, "source": "synthetic", "as_of": "2024-01-01"}},
-        "synth-balanced": {"provider": "beta", "privacy": "external", "context_window": 128000,
-                           "price": {"input_per_1m": 3.0, "output_per_1m": 15.0, "source": "synthetic", "as_of": "2024-01-01"}},
-        "synth-reasoning": {"provider": "gamma", "privacy": "external", "context_window": 128000,
-                            "price": {"input_per_1m": 10.0, "output_per_1m": 30.0, "source": "synthetic", "as_of": "2024-01-01"}},
-        "synth-private": {"provider": "selfhosted", "privacy": "private", "context_window": 32000,
-                          "price": {"input_per_1m": 0.2, "output_per_1m": 0.2, "source": "synthetic", "as_of": "2024-01-01"}},
+        "synth-fast": {
+            "provider": "alpha",
+            "privacy": "external",
+            "context_window": 32000,
+            "price": {"input_per_1m": 0.5, "output_per_1m": 1.5, "source": "synthetic", "as_of": "2024-01-01"},
+        },
+        "synth-balanced": {
+            "provider": "beta",
+            "privacy": "external",
+            "context_window": 128000,
+            "price": {"input_per_1m": 3.0, "output_per_1m": 15.0, "source": "synthetic", "as_of": "2024-01-01"},
+        },
+        "synth-reasoning": {
+            "provider": "gamma",
+            "privacy": "external",
+            "context_window": 128000,
+            "price": {"input_per_1m": 10.0, "output_per_1m": 30.0, "source": "synthetic", "as_of": "2024-01-01"},
+        },
+        "synth-private": {
+            "provider": "selfhosted",
+            "privacy": "private",
+            "context_window": 32000,
+            "price": {"input_per_1m": 0.2, "output_per_1m": 0.2, "source": "synthetic", "as_of": "2024-01-01"},
+        },
     },
 }
 
@@ -173,8 +193,23 @@ POLICY = {
 }
 
 
+CANDIDATE = {
+    **POLICY,
+    "name": "bench-candidate",
+    "version": "1.1.0",
+    "description": "The bench policy with a stricter first escalation step (more traffic to balanced).",
+    "escalation": {
+        **POLICY["escalation"],  # type: ignore[dict-item]
+        "steps": [
+            {"from": "fast", "to": "balanced", "below_confidence": 0.65},
+            {"from": "balanced", "to": "reasoning", "below_confidence": 0.45},
+        ],
+    },
+}
+
+
 def write_synthetic_suite(folder: Path, n: int, seed: int = 7) -> Path:
-    """Write suite.yaml, examples.parquet, recordings.parquet, models.yaml and policy.yaml into ``folder``."""
+    """Write suite.yaml, examples.parquet, recordings.parquet, models.yaml, policy.yaml and candidate.yaml."""
     examples = make_examples(n, seed)
     recordings = make_recordings(examples, seed)
     write_parquet_atomic(folder / "examples.parquet", examples)
@@ -183,13 +218,22 @@ def write_synthetic_suite(folder: Path, n: int, seed: int = 7) -> Path:
         "name": "synthetic",
         "version": "1.0.0",
         "description": f"Synthetic benchmark suite: {n:,} requests x {len(MODELS)} models, seed {seed}.",
-        "source": {"repository": "routegate", "path": "src/routegate/synth.py", "license": "Apache-2.0",
-                   "notes": "Drawn, not measured: for performance benchmarks only."},
+        "source": {
+            "repository": "routegate",
+            "path": "src/routegate/synth.py",
+            "license": "Apache-2.0",
+            "notes": "Drawn, not measured: for performance benchmarks only.",
+        },
         "slices": ["task_type", "sla"],
         "scoring": {"scorer": "judge"},
-        "columns": {"modelled": {c: "drawn by routegate.synth" for c in ("input_tokens", "output_tokens", "latency_ms", "quality", "confidence")}},
+        "columns": {
+            "modelled": dict.fromkeys(
+                ("input_tokens", "output_tokens", "latency_ms", "quality", "confidence"), "drawn by routegate.synth"
+            )
+        },
     }
     write_text_atomic(folder / "suite.yaml", yaml.safe_dump(manifest, sort_keys=False))
     write_text_atomic(folder / "models.yaml", yaml.safe_dump(CATALOG, sort_keys=False))
     write_text_atomic(folder / "policy.yaml", yaml.safe_dump(POLICY, sort_keys=False))
+    write_text_atomic(folder / "candidate.yaml", yaml.safe_dump(CANDIDATE, sort_keys=False))
     return folder

@@ -40,7 +40,7 @@ def gate_policies(
     """Replay both policies over the same loaded suites, pair, compare and gate."""
     options = options or RunOptions()
     base = run_policy(baseline, suites, options)
-    cand = run_policy(candidate, suites, options)
+    cand = run_policy(candidate, suites, options, groups=base.groups)
     comparison = compare_runs(base, cand, seed=options.seed)
     verdict = evaluate_gates(comparison, gates, cand)
     return GateOutcome(base, cand, comparison, verdict, gates_source)

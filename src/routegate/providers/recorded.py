@@ -7,6 +7,7 @@ per-call Python, no per-batch hash join.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +46,11 @@ class RecordedProvider:
     def from_suite(cls, suite: Suite, models: tuple[str, ...]) -> RecordedProvider:
         """The provider for ``suite``, reusing the join keys computed when it was loaded."""
         rows = suite.recording_keys().index(suite.examples.num_rows, models)
-        return cls.from_tables(suite.examples, suite.recordings, models, rows=rows)
+        columns: RecordedProvider | None = suite.memo.get("recorded")
+        if columns is None:
+            columns = cls.from_tables(suite.examples, suite.recordings, (), rows=rows[:, :0])
+            suite.memo["recorded"] = columns
+        return dataclasses.replace(columns, rows=rows)
 
     @classmethod
     def from_tables(
@@ -65,13 +70,17 @@ class RecordedProvider:
         )
 
     def missing(self, request: np.ndarray, model: np.ndarray) -> np.ndarray:
-        return self.rows[request, model] < 0
+        return np.asarray(self.rows[request, model] < 0, dtype=bool)
 
     def call(self, batch: CallBatch) -> CallResult:
         row = self.rows[batch.request, batch.model]
         have = row >= 0
         safe = np.where(have, row, 0)
-        response = self.response.take(pa.array(safe)) if self.response.type == pa.string() else self.response.take(pa.array(safe)).cast(pa.string())
+        response = (
+            self.response.take(pa.array(safe))
+            if self.response.type == pa.string()
+            else self.response.take(pa.array(safe)).cast(pa.string())
+        )
         if not have.all():
             response = pc.if_else(pa.array(have), response, pa.nulls(len(row), pa.string()))
         error = np.where(have, self.error[safe], MISSING).astype(np.int8)
