@@ -401,7 +401,7 @@ def test_numeric_scorer_agrees_with_routellm_labels(
     assert agree.mean() >= floor
     # Every disagreement is the recorded grader reading the last run of digits as text.
     ids = judged.traces.column("example_id").to_pylist()
-    finals = judged.runs[0].replay.final_responses().to_pylist()
+    finals = judged.runs[0].replay.final_responses(judged.runs[0].suite.recordings).to_pylist()
     refs = suites["routellm-gsm8k"].examples.column("reference").to_pylist()
     for r in np.flatnonzero(~agree):
         assert _routellm_grader(finals[r], refs[r]) == bool(labels[r]), ids[r]

@@ -372,3 +372,24 @@ def test_loop_runs_in_few_batch_steps_whatever_the_size() -> None:
     )
     assert steps == [int(errs.sum()), 0]
     assert int(result.fell_back.sum()) == int(errs.sum())
+
+
+def test_texts_fetched_later_equal_texts_gathered_during_the_replay() -> None:
+    ex = examples([{}, {}, {}])
+    rec = recordings(
+        [
+            {"example_id": "e0", "model": "cheap", "response": "zero"},
+            {"example_id": "e1", "model": "cheap", "error": "timeout"},
+            {"example_id": "e1", "model": "backup", "response": "one"},
+            {"example_id": "e2", "model": "cheap", "error": "refusal"},
+        ]
+    )
+    spec = policy()
+    models = policy_models(spec)
+    provider = RecordedProvider.from_tables(ex, rec, models)
+    gathered = replay(ex, spec, CATALOG, provider, models=models)
+    skipped = replay(ex, spec, CATALOG, provider, models=models, want_text=False)
+    assert gathered.final_responses().to_pylist() == ["zero", "one", None]
+    assert skipped.final_responses(rec).to_pylist() == ["zero", "one", None]
+    with pytest.raises(RuntimeError):
+        skipped.final_responses()

@@ -42,8 +42,13 @@ def same(values: list[float], expected: list[float]) -> bool:
 
 def test_public_api_is_pinned() -> None:
     assert sorted(scoring.__all__) == sorted(
-        ["OptionsScorer", "Registry", "ScoreInput", "Scorer", "get_scorer", "score", "scorer_names"]
+        ["OptionsScorer", "Registry", "ScoreInput", "Scorer", "get_scorer", "needs_response", "score", "scorer_names"]
     )
+
+
+def test_judge_declares_it_does_not_read_responses() -> None:
+    assert scoring.needs_response(get_scorer("judge")) is False
+    assert scoring.needs_response(get_scorer("numeric")) is True
 
 
 # --- judge --------------------------------------------------------------------------------------------

@@ -283,6 +283,12 @@ def gate(
     sys.exit(EXIT_OK if outcome.verdict.passed else EXIT_GATE_FAILED)
 
 
-from routegate.importers.cli import import_group  # noqa: E402  (registered after the built-in commands)
+@main.command(
+    "import", context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+)
+@click.pass_context
+def import_(ctx: click.Context) -> None:
+    """Build suites from public per-example results (routellm, alpacaeval); see `routegate import --help`."""
+    from routegate.importers.cli import import_group  # imported on use: it pulls in pandas
 
-main.add_command(import_group)
+    import_group.main(args=ctx.args, prog_name="routegate import", standalone_mode=True)

@@ -54,15 +54,13 @@ def _delta_block(b: _Arrays, c: _Arrays, rows: np.ndarray | slice, tiers: tuple[
     lb, lc = b.latency[rows], c.latency[rows]
     latency = {}
     qs = (50, 95, 99)
-    for q, (delta, low, high, method) in zip(
-        qs, paired_percentile_deltas(lb, lc, qs, seed=seed, index=index), strict=True
-    ):
+    for q, d in zip(qs, paired_percentile_deltas(lb, lc, qs, seed=seed, index=index), strict=True):
         latency[f"p{q}"] = {
-            "baseline": float(np.percentile(lb, q)) if n else float("nan"),
-            "candidate": float(np.percentile(lc, q)) if n else float("nan"),
-            "delta": delta,
-            "ci95": [low, high],
-            "ci_method": method,
+            "baseline": d.baseline,
+            "candidate": d.candidate,
+            "delta": d.delta,
+            "ci95": [d.low, d.high],
+            "ci_method": d.method,
         }
     base_cost = float(cb.sum()) / n * 1000 if n else float("nan")
     cand_cost = float(cc.sum()) / n * 1000 if n else float("nan")
@@ -147,7 +145,7 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
     picked = worst + best
     suite_of = {i: int(np.searchsorted(offsets, i, side="right") - 1) for i in picked}
     responses = {
-        (side, k): run.replay.final_responses()
+        (side, k): run.replay.final_responses(run.suite.recordings)
         for k in set(suite_of.values())
         for side, run in (("b", base.runs[k]), ("c", cand.runs[k]))
     }

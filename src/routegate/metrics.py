@@ -33,8 +33,8 @@ import pyarrow.compute as pc
 
 from routegate.catalog import Catalog
 from routegate.plan import traffic_draw
-from routegate.providers.recorded import recording_index
-from routegate.scoring import ScoreInput, get_scorer
+from routegate.policy import canonical_sha256
+from routegate.scoring import ScoreInput, get_scorer, needs_response
 from routegate.suite import Suite
 
 PGR_TARGETS: tuple[float, ...] = (0.5, 0.8)
@@ -215,9 +215,20 @@ def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
 
     The same arithmetic as replaying the single-model policy: the recorded
     provider's join, the suite's scorer with its options, failed calls score 0.
+    They depend on the suite and the catalog only, so they are computed once per
+    loaded suite and catalog (a gate's two runs share them).
     """
+    key = ("model_outcomes", canonical_sha256(catalog))
+    cached: ModelOutcomes | None = suite.memo.get(str(key))
+    if cached is None:
+        cached = _model_outcomes(suite, catalog)
+        suite.memo[str(key)] = cached
+    return cached
+
+
+def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     candidates = tuple(sorted(catalog.models))
-    rows = recording_index(suite.examples, suite.recordings, candidates)
+    rows = suite.recording_keys().index(suite.examples.num_rows, candidates)
     full = [j for j in range(len(candidates)) if bool((rows[:, j] >= 0).all())] if suite.examples.num_rows else []
     models = tuple(candidates[j] for j in full)
     n = suite.examples.num_rows
@@ -233,12 +244,13 @@ def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     failed = np.asarray(pc.not_equal(pc.fill_null(rec.column("error"), ""), "").to_numpy(zero_copy_only=False), bool)
     tokens_in = rec.column("input_tokens").to_numpy().astype(np.float64)
     tokens_out = rec.column("output_tokens").to_numpy().astype(np.float64)
-    response = rec.column("response").combine_chunks()
+    response = rec.column("response")
+    reads = needs_response(scorer)
     for k, j in enumerate(full):
         take = rows[:, j]
         price = catalog.models[candidates[j]].price
         cost[k] = tokens_in[take] * (price.input_per_1m / 1e6) + tokens_out[take] * (price.output_per_1m / 1e6)
-        resp = response.take(pa.array(take))
+        resp = response.take(pa.array(take)) if reads else pa.nulls(n, pa.string())
         bad = failed[take]
         if bad.any():
             resp = pc.if_else(pa.array(~bad), resp, pa.nulls(n, resp.type))

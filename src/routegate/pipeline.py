@@ -25,7 +25,7 @@ from routegate.policy import STANDARD_TIERS, Policy
 from routegate.providers.base import MISSING, Provider
 from routegate.providers.recorded import RecordedProvider
 from routegate.replay import ConfidenceFn, Replay, StepHook, policy_models, replay
-from routegate.scoring import ScoreInput, get_scorer
+from routegate.scoring import ScoreInput, get_scorer, needs_response
 from routegate.stats import DEFAULT_SEED
 from routegate.suite import Suite
 from routegate.traces import build_traces, score_final_answers, slice_columns
@@ -124,6 +124,7 @@ def replay_suite(policy: Policy, suite: Suite, options: RunOptions, plan: Plan |
         confidence_fn=confidence_scorer(suite),
         on_step=options.on_step,
         plan=plan,
+        want_text=needs_response(get_scorer(suite.manifest.scoring.scorer)),
     )
     quality = score_final_answers(suite, result)
     return SuiteRun(suite=suite, replay=result, traces=build_traces(suite, result, quality))
@@ -156,7 +157,9 @@ def run_policy(
         "seed": options.seed,
         "on_missing": options.on_missing,
         "missing_recordings": {"total": sum(missing.values()), "by_suite": missing},
-        "skipped_calls": sum(int(np.count_nonzero(r.replay.attempts.column("error").to_numpy() == MISSING)) for r in runs),
+        "skipped_calls": sum(
+            int(np.count_nonzero(r.replay.attempts.column("error").to_numpy() == MISSING)) for r in runs
+        ),
         "tiers": list(tiers),
         "slices": slices,
         "metrics": measure(traces, tiers, slices, seed=options.seed, groups=groups),

@@ -74,12 +74,30 @@ class Replay:
     attempts: pa.Table
     """One row per call: request, attempt, model, tier, kind, error, tokens, cost, latency, start."""
     responses: pa.ChunkedArray
-    """Response text per attempt row (null for failed calls)."""
+    """Response text per attempt row (null for failed calls; all null when texts were not gathered)."""
     recorded_quality: np.ndarray
     """float64 per attempt row: the recording's pre-judged quality (NaN when none)."""
 
-    def final_responses(self) -> pa.Array:
+    source_rows: np.ndarray
+    """int64 per attempt row: the recording the answer came from, -1 when unknown (live calls)."""
+    text_gathered: bool
+    """Whether ``responses`` holds the texts (else fetch them from the recordings by ``source_rows``)."""
+
+    def final_responses(self, recordings: pa.Table | None = None) -> pa.Array:
+        """The final answer's text per request (null when it failed).
+
+        When the replay did not gather texts, they are taken from ``recordings``
+        (the suite's table the recorded provider answered from).
+        """
         ok = self.final_attempt >= 0
+        if not self.text_gathered:
+            if recordings is None:
+                raise RuntimeError("texts were not gathered during the replay; pass the suite's recordings")
+            source = self.source_rows[np.where(ok, self.final_attempt, 0)] if self.source_rows.size else np.zeros(0)
+            have = ok & (source >= 0) if source.size else ok
+            column = recordings.column("response").take(pa.array(np.where(have, source, 0).astype(np.int64)))
+            column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            return pc.if_else(pa.array(have), column.cast(pa.string()), pa.nulls(len(ok), pa.string()))
         taken = self.responses.take(pa.array(np.where(ok, self.final_attempt, 0)))
         taken = taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken
         return pc.if_else(pa.array(ok), taken, pa.nulls(len(ok), pa.string()))
@@ -120,6 +138,7 @@ def replay(
     confidence_fn: ConfidenceFn | None = None,
     on_step: StepHook | None = None,
     plan: Plan | None = None,
+    want_text: bool = True,
 ) -> Replay:
     """Run the policy over every request of ``examples`` against ``provider`` (``plan``: already computed)."""
     models = models if models is not None else policy_models(spec)
@@ -188,6 +207,7 @@ def replay(
             models=models,
             start_ms=arrival[pending] + elapsed[pending],
             attempt=n_attempts[pending].copy(),
+            want_text=want_text or confidence_fn is not None,
         )
         res = provider.call(batch)
         _check_result(batch, res)
@@ -206,6 +226,7 @@ def replay(
                 "cost_usd": call_cost,
                 "latency_ms": res.latency_ms,
                 "start_ms": batch.start_ms,
+                "source_row": res.source_row if res.source_row is not None else np.full(len(batch), -1, np.int64),
             },
             res.response,
         )
@@ -314,6 +335,8 @@ def replay(
         confidence_missing=conf_missing,
         attempts=attempts,
         responses=pa.chunked_array(calls.responses, type=pa.string()),
+        source_rows=calls.column("source_row", np.int64),
+        text_gathered=want_text or confidence_fn is not None,
         recorded_quality=np.concatenate(quality_chunks) if quality_chunks else np.zeros(0),
     )
 

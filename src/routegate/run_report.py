@@ -36,7 +36,18 @@ def fmt_quality(q: dict[str, Any]) -> str:
     return f"{100 * mean:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
 
 
-METRIC_HEADERS = ["n", "quality % [95% CI]", "$ per 1k", "p50 ms", "p95 ms", "p99 ms", "escalated", "fell back", "errors", "PII breaches"]
+METRIC_HEADERS = [
+    "n",
+    "quality % [95% CI]",
+    "$ per 1k",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "escalated",
+    "fell back",
+    "errors",
+    "PII breaches",
+]
 
 
 def metric_row(m: dict[str, Any]) -> list[str]:
@@ -72,7 +83,10 @@ def render_run_markdown(summary: dict[str, Any]) -> str:
     ]
     out += md_table(
         ["suite", "version", "examples", "sha256"],
-        [[md_code(s["name"]), md_cell(s["version"]), f"{s['examples']:,}", f"`{s['sha256'][:16]}`"] for s in summary["suites"]],
+        [
+            [md_code(s["name"]), md_cell(s["version"]), f"{s['examples']:,}", f"`{s['sha256'][:16]}`"]
+            for s in summary["suites"]
+        ],
     )
     out += ["", "## Overall", ""]
     out += md_table(METRIC_HEADERS, [metric_row(metrics["overall"])])
@@ -84,7 +98,9 @@ def render_run_markdown(summary: dict[str, Any]) -> str:
     out += md_table(["tier", *METRIC_HEADERS], [[md_code(t), *metric_row(m)] for t, m in metrics["by_tier"].items()])
     if len(metrics["by_suite"]) > 1:
         out += ["", "## By suite", ""]
-        out += md_table(["suite", *METRIC_HEADERS], [[md_code(k), *metric_row(m)] for k, m in metrics["by_suite"].items()])
+        out += md_table(
+            ["suite", *METRIC_HEADERS], [[md_code(k), *metric_row(m)] for k, m in metrics["by_suite"].items()]
+        )
     for name, groups in metrics["by_slice"].items():
         out += ["", f"## By {md_cell(name)}", ""]
         rows = [[md_cell(k, limit=60), *metric_row(m)] for k, m in list(groups.items())[:MAX_SLICE_ROWS]]
@@ -141,8 +157,20 @@ def literature_markdown(lit: dict[str, Any]) -> list[str]:
                 ]
             )
         out += md_table(
-            ["suite", "strong", "weak", "q strong", "q weak", "policy strong calls", "policy PGR", "random PGR there",
-             "random APGR", "random CPT50/80", "oracle APGR", "oracle CPT50/80"],
+            [
+                "suite",
+                "strong",
+                "weak",
+                "q strong",
+                "q weak",
+                "policy strong calls",
+                "policy PGR",
+                "random PGR there",
+                "random APGR",
+                "random CPT50/80",
+                "oracle APGR",
+                "oracle CPT50/80",
+            ],
             rows,
         )
     for name, b in multi.items():

@@ -151,8 +151,9 @@ def bootstrap_means(
     return means
 
 
-def percentile_ci(values: np.ndarray, q: float) -> tuple[float, float, float]:
-    """(estimate, low, high): the q-th percentile with a distribution-free 95% CI from order statistics.
+def percentiles_with_ci(values: np.ndarray, qs: tuple[float, ...]) -> list[tuple[float, float, float]]:
+    """Per q: (estimate, low, high): the percentile (linear interpolation, as ``np.percentile``) with a
+    distribution-free 95% CI from order statistics, from one partial sort of the data.
 
     The CI's ranks come from the normal approximation to Binomial(n, q/100):
     ``n*p -/+ 1.96*sqrt(n*p*(1-p))``, clipped to the sample.
@@ -161,13 +162,39 @@ def percentile_ci(values: np.ndarray, q: float) -> tuple[float, float, float]:
     x = x[np.isfinite(x)]
     n = x.size
     if n == 0:
-        return float("nan"), float("nan"), float("nan")
-    p = q / 100.0
-    half = Z95 * math.sqrt(n * p * (1 - p))
-    lo_rank = int(max(0, math.floor(n * p - half) - 1))
-    hi_rank = int(min(n - 1, math.ceil(n * p + half)))
-    part = np.partition(x, sorted({lo_rank, hi_rank}))
-    return float(np.percentile(x, q)), float(part[lo_rank]), float(part[hi_rank])
+        return [(float("nan"), float("nan"), float("nan")) for _ in qs]
+    plan = []
+    ranks: set[int] = set()
+    for q in qs:
+        p = q / 100.0
+        pos = (n - 1) * p
+        lo_pos, hi_pos = math.floor(pos), math.ceil(pos)
+        half = Z95 * math.sqrt(n * p * (1 - p))
+        lo_rank = int(max(0, math.floor(n * p - half) - 1))
+        hi_rank = int(min(n - 1, math.ceil(n * p + half)))
+        plan.append((pos, lo_pos, hi_pos, lo_rank, hi_rank))
+        ranks |= {lo_pos, hi_pos, lo_rank, hi_rank}
+    part = np.partition(x, sorted(ranks))
+    out = []
+    for pos, lo_pos, hi_pos, lo_rank, hi_rank in plan:
+        estimate = part[lo_pos] + (part[hi_pos] - part[lo_pos]) * (pos - lo_pos)
+        out.append((float(estimate), float(part[lo_rank]), float(part[hi_rank])))
+    return out
+
+
+def percentile_ci(values: np.ndarray, q: float) -> tuple[float, float, float]:
+    """(estimate, low, high) of one percentile; see :func:`percentiles_with_ci`."""
+    return percentiles_with_ci(values, (q,))[0]
+
+
+@dataclass(frozen=True)
+class PercentileDelta:
+    baseline: float
+    candidate: float
+    delta: float
+    low: float
+    high: float
+    method: str
 
 
 def paired_percentile_deltas(
@@ -177,8 +204,8 @@ def paired_percentile_deltas(
     *,
     seed: int = DEFAULT_SEED,
     index: np.ndarray | None = None,
-) -> list[tuple[float, float, float, str]]:
-    """Per q: (delta, low, high, method) of percentile(candidate) - percentile(baseline).
+) -> list[PercentileDelta]:
+    """Per q: the two runs' percentiles and the CI of their difference (candidate - baseline).
 
     Small n: a paired, seeded bootstrap of the difference of percentiles (all
     ``qs`` from the same resamples). Large n: order-statistic CIs of each
@@ -191,27 +218,32 @@ def paired_percentile_deltas(
         both = np.isfinite(b) & np.isfinite(c)
         b, c, index = b[both], c[both], None
     n = b.size
+    nan = float("nan")
     if n == 0:
-        return [(float("nan"), float("nan"), float("nan"), "exact") for _ in qs]
-    deltas = np.percentile(c, qs) - np.percentile(b, qs)
+        return [PercentileDelta(nan, nan, nan, nan, nan, "exact") for _ in qs]
     if n > BOOTSTRAP_MAX_N:
         out = []
-        for q, delta in zip(qs, deltas, strict=True):
-            _, bl, bh = percentile_ci(b, q)
-            _, cl, ch = percentile_ci(c, q)
-            out.append((float(delta), cl - bh, ch - bl, "order-statistics"))
+        for (eb, bl, bh), (ec, cl, ch) in zip(percentiles_with_ci(b, qs), percentiles_with_ci(c, qs), strict=True):
+            out.append(PercentileDelta(eb, ec, ec - eb, cl - bh, ch - bl, "order-statistics"))
         return out
+    pb, pc_ = np.percentile(b, qs), np.percentile(c, qs)
     idx = index if index is not None else bootstrap_index(n, seed=seed)
     draws = np.percentile(c[idx], qs, axis=1) - np.percentile(b[idx], qs, axis=1)
     bounds = np.quantile(draws, [0.025, 0.975], axis=1)
-    return [(float(deltas[k]), float(bounds[0, k]), float(bounds[1, k]), "bootstrap") for k in range(len(qs))]
+    return [
+        PercentileDelta(
+            float(pb[k]), float(pc_[k]), float(pc_[k] - pb[k]), float(bounds[0, k]), float(bounds[1, k]), "bootstrap"
+        )
+        for k in range(len(qs))
+    ]
 
 
 def paired_percentile_delta(
     baseline: np.ndarray, candidate: np.ndarray, q: float, *, seed: int = DEFAULT_SEED
 ) -> tuple[float, float, float, str]:
-    """One percentile's paired delta; see :func:`paired_percentile_deltas`."""
-    return paired_percentile_deltas(baseline, candidate, (q,), seed=seed)[0]
+    """(delta, low, high, method) of one percentile; see :func:`paired_percentile_deltas`."""
+    d = paired_percentile_deltas(baseline, candidate, (q,), seed=seed)[0]
+    return d.delta, d.low, d.high, d.method
 
 
 def holm(p_values: list[float]) -> list[float]:

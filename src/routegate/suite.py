@@ -134,6 +134,8 @@ class RecordingKeys:
     """int32 per recording: index into ``models``, -1 when empty."""
     models: tuple[str, ...]
     """Distinct model ids of the recordings, in first-seen order."""
+    cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    """Index matrices already built (read-only), by (examples, models)."""
 
     @classmethod
     def of(cls, recordings: pa.Table, examples: pa.Table) -> RecordingKeys:
@@ -147,7 +149,15 @@ class RecordingKeys:
         )
 
     def index(self, n_examples: int, models: tuple[str, ...]) -> np.ndarray:
-        """int64 matrix [example row, position in ``models``] -> recording row, or -1 where none."""
+        """int64 matrix [example row, position in ``models``] -> recording row, or -1 where none (read-only)."""
+        cached = self.cache.get((n_examples, models))
+        if cached is None:
+            cached = self._index(n_examples, models)
+            cached.flags.writeable = False
+            self.cache[(n_examples, models)] = cached
+        return cached
+
+    def _index(self, n_examples: int, models: tuple[str, ...]) -> np.ndarray:
         matrix = np.full((n_examples, len(models)), -1, dtype=np.int64)
         position = np.full(len(self.models) + 1, -1, dtype=np.int64)
         wanted = {m: j for j, m in enumerate(models)}
@@ -194,16 +204,18 @@ class Suite:
     recordings: pa.Table
     sha256: str
     warnings: tuple[Problem, ...] = ()
-    keys: RecordingKeys | None = None
-    """The recordings' join keys (``RecordingKeys.of`` when not given)."""
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    """Data derived from the tables once per loaded suite and shared by every replay over it
-    (e.g. the recorded provider's numpy columns). The tables themselves never change."""
+    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """Data derived from the tables once per suite object and shared by every replay over it (the
+    recordings' join keys, the recorded provider's numpy columns). ``dataclasses.replace`` gives a
+    new suite an empty memo, so derived data never outlives the tables it came from."""
 
     def recording_keys(self) -> RecordingKeys:
-        if self.keys is None:
-            return self.memo.setdefault("keys", RecordingKeys.of(self.recordings, self.examples))  # type: ignore[no-any-return]
-        return self.keys
+        """The recordings' join keys (computed on first use, or handed over by the loader)."""
+        keys: RecordingKeys | None = self.memo.get("keys")
+        if keys is None:
+            keys = RecordingKeys.of(self.recordings, self.examples)
+            self.memo["keys"] = keys
+        return keys
 
     @property
     def name(self) -> str:
@@ -500,15 +512,16 @@ def load_suite(folder: str | Path) -> Suite:
         problems.append(Problem(ex_display, 0, 0, "-", "the examples table is empty"))
     if errors_only(problems):
         raise InputError(problems)
-    return Suite(
+    suite = Suite(
         manifest=manifest,
         folder=folder,
         examples=examples,
         recordings=recordings,
         sha256=suite_sha256(manifest, files),
         warnings=tuple(problems),
-        keys=keys,
     )
+    suite.memo["keys"] = keys  # computed while validating: no second hash pass
+    return suite
 
 
 def check_suite_models(suite: Suite, known: set[str], catalog_display: str) -> list[Problem]:

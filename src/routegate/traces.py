@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from routegate.providers.base import ERROR_NAMES
 from routegate.replay import Replay
-from routegate.scoring import ScoreInput, get_scorer
+from routegate.scoring import ScoreInput, get_scorer, needs_response
 from routegate.suite import Suite
 
 BASE_SLICES: tuple[str, ...] = ("task_type", "pii", "stakes", "sla")
@@ -24,8 +24,9 @@ def score_final_answers(suite: Suite, result: Replay) -> np.ndarray:
     """Quality in [0, 1] per request; 0 when the request failed; NaN when not scorable."""
     scoring = suite.manifest.scoring
     scorer = get_scorer(scoring.scorer)
+    n = len(result.final_attempt)
     inputs = ScoreInput(
-        response=result.final_responses(),
+        response=result.final_responses() if needs_response(scorer) else pa.nulls(n, pa.string()),
         reference=suite.examples.column("reference").combine_chunks(),
         recorded=pa.array(result.final_recorded_quality(), pa.float64(), from_pandas=True),
     )

@@ -42,6 +42,9 @@ class CallBatch:
     """float64: virtual time at which the call starts (arrival + time spent so far)."""
     attempt: np.ndarray
     """int16: 0 for a request's first call, then 1, 2, ..."""
+    want_text: bool = True
+    """Whether the engine will read the answer texts. A recorded provider may then skip gathering
+    them (``response`` all null) and report ``source_row`` instead; a live provider ignores it."""
 
     def __len__(self) -> int:
         return int(self.request.size)
@@ -67,6 +70,8 @@ class CallResult:
     """string: the answer text; null where the call failed or no text exists."""
     price_factor: np.ndarray | None = None
     """float64 multiplier on the catalog price of each call (a price shock); ``None`` means 1."""
+    source_row: np.ndarray | None = None
+    """int64: the recording each answer came from (-1 for none), so texts can be fetched later."""
 
     def __len__(self) -> int:
         return int(self.error.size)

@@ -40,7 +40,7 @@ class RecordedProvider:
     latency_ms: np.ndarray
     confidence: np.ndarray
     quality: np.ndarray
-    response: pa.Array
+    response: pa.Array | pa.ChunkedArray
 
     @classmethod
     def from_suite(cls, suite: Suite, models: tuple[str, ...]) -> RecordedProvider:
@@ -66,7 +66,7 @@ class RecordedProvider:
             latency_ms=recordings.column("latency_ms").to_numpy().astype(np.float64),
             confidence=_float_column(recordings, "confidence"),
             quality=_float_column(recordings, "quality"),
-            response=recordings.column("response").combine_chunks(),
+            response=recordings.column("response"),
         )
 
     def missing(self, request: np.ndarray, model: np.ndarray) -> np.ndarray:
@@ -76,17 +76,17 @@ class RecordedProvider:
         row = self.rows[batch.request, batch.model]
         have = row >= 0
         safe = np.where(have, row, 0)
-        response = (
-            self.response.take(pa.array(safe))
-            if self.response.type == pa.string()
-            else self.response.take(pa.array(safe)).cast(pa.string())
-        )
-        if not have.all():
-            response = pc.if_else(pa.array(have), response, pa.nulls(len(row), pa.string()))
         error = np.where(have, self.error[safe], MISSING).astype(np.int8)
         failed = error != 0
-        if failed.any():
-            response = pc.if_else(pa.array(~failed), response, pa.nulls(len(row), pa.string()))
+        if batch.want_text:
+            taken = self.response.take(pa.array(safe))
+            if isinstance(taken, pa.ChunkedArray):
+                taken = taken.combine_chunks()
+            response = taken if taken.type == pa.string() else taken.cast(pa.string())
+            if (~have | failed).any():
+                response = pc.if_else(pa.array(have & ~failed), response, pa.nulls(len(row), pa.string()))
+        else:
+            response = pa.nulls(len(row), pa.string())
         return CallResult(
             error=error,
             input_tokens=np.where(have, self.input_tokens[safe], 0),
@@ -95,4 +95,5 @@ class RecordedProvider:
             confidence=np.where(have & ~failed, self.confidence[safe], np.nan),
             quality=np.where(have & ~failed, self.quality[safe], np.nan),
             response=response,
+            source_row=np.where(have & ~failed, row, -1),
         )

@@ -11,10 +11,19 @@ from typing import Any
 
 import numpy as np
 
-from routegate.scoring.base import OptionsScorer, ScoreInput, Scorer
+from routegate.scoring.base import OptionsScorer, ScoreInput, Scorer, needs_response
 from routegate.scoring.registry import Registry, get_scorer, scorer_names
 
-__all__ = ["OptionsScorer", "Registry", "ScoreInput", "Scorer", "get_scorer", "score", "scorer_names"]
+__all__ = [
+    "OptionsScorer",
+    "Registry",
+    "ScoreInput",
+    "Scorer",
+    "get_scorer",
+    "needs_response",
+    "score",
+    "scorer_names",
+]
 
 
 def score(name: str, inp: ScoreInput, options: Mapping[str, Any] | None = None) -> np.ndarray:

@@ -63,6 +63,12 @@ class Scorer(Protocol):
         ...
 
 
+def needs_response(scorer: Scorer) -> bool:
+    """Whether ``scorer`` reads the response text. A scorer may declare ``reads_response = False``
+    (``judge`` does), so the engine does not gather millions of answer texts nobody reads."""
+    return bool(getattr(scorer, "reads_response", True))
+
+
 class NoOptions(Frozen):
     """A scorer that takes no options."""
 

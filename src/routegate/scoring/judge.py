@@ -15,6 +15,7 @@ class JudgeScorer(OptionsScorer[NoOptions]):
     """
 
     options_model = NoOptions
+    reads_response = False
 
     def score(self, inp: ScoreInput, options: NoOptions) -> np.ndarray:
         if inp.recorded is None:
