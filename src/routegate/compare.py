@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.pipeline import RunResult, describe_policy
+from routegate.pipeline import RunResult, SuiteRun, describe_policy
 from routegate.stats import BOOTSTRAP_MAX_N, DEFAULT_SEED, bootstrap_index, paired_mean_delta, paired_percentile_deltas
 
 COMPARISON_SCHEMA = 1
@@ -144,11 +144,10 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
     offsets = _suite_offsets(base)
     picked = worst + best
     suite_of = {i: int(np.searchsorted(offsets, i, side="right") - 1) for i in picked}
-    responses = {
-        (side, k): run.replay.final_responses(run.suite.recordings)
-        for k in set(suite_of.values())
-        for side, run in (("b", base.runs[k]), ("c", cand.runs[k]))
-    }
+
+    def answer(run: SuiteRun, local: int) -> str | None:
+        text = run.replay.final_responses(run.suite.recordings, rows=np.array([local]))[0].as_py()
+        return _truncate(text)
 
     def describe(i: int) -> dict[str, Any]:
         suite_i = suite_of[i]
@@ -164,13 +163,13 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
                 "tier": b.column("final_tier")[i].as_py(),
                 "model": b.column("final_model")[i].as_py(),
                 "quality": float(qb[i]),
-                "response": _truncate(responses[("b", suite_i)][local].as_py()),
+                "response": answer(base.runs[suite_i], local),
             },
             "candidate": {
                 "tier": c.column("final_tier")[i].as_py(),
                 "model": c.column("final_model")[i].as_py(),
                 "quality": float(qc[i]),
-                "response": _truncate(responses[("c", suite_i)][local].as_py()),
+                "response": answer(cand.runs[suite_i], local),
             },
             "delta": float(d[i]),
         }

@@ -15,11 +15,9 @@ from typing import Any
 import numpy as np
 
 from routegate.catalog import Catalog
-from routegate.pipeline import recorded_provider
+from routegate.metrics import model_outcomes
 from routegate.policy import Policy, PolicySpec, canonical_sha256
-from routegate.replay import Replay, policy_models, replay
 from routegate.suite import Suite
-from routegate.traces import score_final_answers
 
 
 def single_model_policy(model: str, catalog: Catalog, template: Policy) -> Policy:
@@ -40,13 +38,8 @@ def single_model_policy(model: str, catalog: Catalog, template: Policy) -> Polic
     )
 
 
-def _replay(policy: Policy, suite: Suite) -> Replay:
-    models = policy_models(policy.spec)
-    return replay(suite.examples, policy.spec, policy.catalog, recorded_provider(suite, models), models=models)
-
-
 def fully_recorded_models(suites: Sequence[Suite], catalog: Catalog) -> list[str]:
-    """Catalog models that have a successful-or-failed recording for every example of every suite."""
+    """Catalog models that have a recording (answer or error) for every example of every suite."""
     models = tuple(sorted(catalog.models))
     complete = np.ones(len(models), dtype=bool)
     for suite in suites:
@@ -58,30 +51,30 @@ def fully_recorded_models(suites: Sequence[Suite], catalog: Catalog) -> list[str
 def single_model_points(suites: Sequence[Suite], template: Policy, *, seed: int) -> list[dict[str, Any]]:
     """Quality, $ per 1k and p95 latency of each fully recorded single-model policy.
 
-    Replayed through the same engine and scorer as any policy, but only the three
-    figures the cost-quality plot needs are computed (no traces table, no summaries).
+    Sending every request to one model needs no routing: each request makes one
+    call, so the outcome is that model's recording, scored by the suite's scorer
+    (a failed call scores 0), priced by the catalog. ``model_outcomes`` holds
+    exactly that per request (computed once per suite and shared with the
+    literature metrics); ``tests/test_frontier.py`` checks it against the engine.
     """
     del seed  # point estimates only: no resampling
+    outcomes = [model_outcomes(suite, template.catalog) for suite in suites]
     points = []
     for model in fully_recorded_models(suites, template.catalog):
-        policy = single_model_policy(model, template.catalog, template)
-        quality_parts, cost, latency_parts = [], 0.0, []
-        for suite in suites:
-            run = _replay(policy, suite)
-            quality_parts.append(score_final_answers(suite, run))
-            cost += float(run.cost_usd.sum())
-            latency_parts.append(run.latency_ms)
-        quality = np.concatenate(quality_parts)
-        n = quality.size
+        rows = [o.models.index(model) for o in outcomes]
+        quality = np.concatenate([o.quality[r] for o, r in zip(outcomes, rows, strict=True)])
+        cost = np.concatenate([o.cost[r] for o, r in zip(outcomes, rows, strict=True)])
+        latency = np.concatenate([o.latency[r] for o, r in zip(outcomes, rows, strict=True)])
         scored = quality[np.isfinite(quality)]
+        n = quality.size
         points.append(
             {
                 "model": model,
                 "provider": template.catalog.models[model].provider,
                 "privacy": template.catalog.models[model].privacy,
                 "quality": float(scored.mean()) if scored.size else float("nan"),
-                "cost_per_1k_usd": cost / n * 1000 if n else float("nan"),
-                "p95_ms": float(np.percentile(np.concatenate(latency_parts), 95)) if n else float("nan"),
+                "cost_per_1k_usd": float(cost.sum()) / n * 1000 if n else float("nan"),
+                "p95_ms": float(np.percentile(latency, 95)) if n else float("nan"),
             }
         )
     return points

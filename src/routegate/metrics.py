@@ -208,6 +208,8 @@ class ModelOutcomes:
     """float64 [model, request]: the suite's scorer on the recording (0 for a failed call, NaN unscored)."""
     cost: np.ndarray
     """float64 [model, request]: recorded tokens x the catalog's prices."""
+    latency: np.ndarray
+    """float64 [model, request]: the recorded latency of the call."""
 
 
 def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
@@ -234,8 +236,9 @@ def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     n = suite.examples.num_rows
     quality = np.full((len(models), n), np.nan)
     cost = np.zeros((len(models), n))
+    latency = np.zeros((len(models), n))
     if not models:
-        return ModelOutcomes(models, quality, cost)
+        return ModelOutcomes(models, quality, cost, latency)
     rec = suite.recordings
     scoring = suite.manifest.scoring
     scorer = get_scorer(scoring.scorer)
@@ -244,12 +247,14 @@ def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     failed = np.asarray(pc.not_equal(pc.fill_null(rec.column("error"), ""), "").to_numpy(zero_copy_only=False), bool)
     tokens_in = rec.column("input_tokens").to_numpy().astype(np.float64)
     tokens_out = rec.column("output_tokens").to_numpy().astype(np.float64)
+    latency_ms = rec.column("latency_ms").to_numpy().astype(np.float64)
     response = rec.column("response")
     reads = needs_response(scorer)
     for k, j in enumerate(full):
         take = rows[:, j]
         price = catalog.models[candidates[j]].price
         cost[k] = tokens_in[take] * (price.input_per_1m / 1e6) + tokens_out[take] * (price.output_per_1m / 1e6)
+        latency[k] = latency_ms[take]
         resp = response.take(pa.array(take)) if reads else pa.nulls(n, pa.string())
         bad = failed[take]
         if bad.any():
@@ -261,7 +266,7 @@ def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
         )
         scored = np.asarray(scorer(inputs, scoring.options), dtype=np.float64)
         quality[k] = np.where(bad, 0.0, scored)
-    return ModelOutcomes(models, quality, cost)
+    return ModelOutcomes(models, quality, cost, latency)
 
 
 def answer_groups(outcomes: ModelOutcomes) -> list[list[int]]:

@@ -83,22 +83,23 @@ class Replay:
     text_gathered: bool
     """Whether ``responses`` holds the texts (else fetch them from the recordings by ``source_rows``)."""
 
-    def final_responses(self, recordings: pa.Table | None = None) -> pa.Array:
-        """The final answer's text per request (null when it failed).
+    def final_responses(self, recordings: pa.Table | None = None, rows: np.ndarray | None = None) -> pa.Array:
+        """The final answer's text per request (null when it failed); only ``rows`` when given.
 
         When the replay did not gather texts, they are taken from ``recordings``
         (the suite's table the recorded provider answered from).
         """
-        ok = self.final_attempt >= 0
+        final = self.final_attempt if rows is None else self.final_attempt[np.asarray(rows, dtype=np.int64)]
+        ok = final >= 0
         if not self.text_gathered:
             if recordings is None:
                 raise RuntimeError("texts were not gathered during the replay; pass the suite's recordings")
-            source = self.source_rows[np.where(ok, self.final_attempt, 0)] if self.source_rows.size else np.zeros(0)
-            have = ok & (source >= 0) if source.size else ok
+            source = self.source_rows[np.where(ok, final, 0)] if self.source_rows.size else np.full(ok.size, -1)
+            have = ok & (source >= 0)
             column = recordings.column("response").take(pa.array(np.where(have, source, 0).astype(np.int64)))
             column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
             return pc.if_else(pa.array(have), column.cast(pa.string()), pa.nulls(len(ok), pa.string()))
-        taken = self.responses.take(pa.array(np.where(ok, self.final_attempt, 0)))
+        taken = self.responses.take(pa.array(np.where(ok, final, 0)))
         taken = taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken
         return pc.if_else(pa.array(ok), taken, pa.nulls(len(ok), pa.string()))
 
