@@ -31,11 +31,12 @@ from routegate.suite import Suite
 from routegate.traces import build_traces, score_final_answers, slice_columns
 
 OnMissing = Literal["error", "skip"]
-ProviderFactory = Callable[[Suite, tuple[str, ...]], Provider]
+ProviderFactory = Callable[[Suite, tuple[str, ...], Policy], Provider]
+"""Builds the provider one replay asks: (suite, the run's model ids, the policy being replayed)."""
 SUMMARY_SCHEMA = 1
 
 
-def recorded_provider(suite: Suite, models: tuple[str, ...]) -> Provider:
+def recorded_provider(suite: Suite, models: tuple[str, ...], policy: Policy) -> Provider:
     return RecordedProvider.from_suite(suite, models)
 
 
@@ -119,7 +120,7 @@ def replay_suite(policy: Policy, suite: Suite, options: RunOptions, plan: Plan |
         suite.examples,
         policy.spec,
         policy.catalog,
-        options.provider(suite, models),
+        options.provider(suite, models, policy),
         models=models,
         confidence_fn=confidence_scorer(suite),
         on_step=options.on_step,

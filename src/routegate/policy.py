@@ -120,11 +120,38 @@ class Escalation(Frozen):
     """At most this many escalations per request."""
 
 
+class Retry(Frozen):
+    """Retries of the same model before a call counts as failed (done by the provider layer)."""
+
+    max_attempts: int = Field(default=1, ge=1, le=10)
+    """Calls to the same model per attempt, the first included (1: no retry)."""
+    on: tuple[ErrorKind, ...] = ("timeout", "rate_limit", "server_error")
+    """Error kinds that are retried."""
+    backoff_s: float = Field(default=0.5, ge=0)
+    """First wait before a retry; doubles each time, with full jitter, up to ``max_backoff_s``."""
+    max_backoff_s: float = Field(default=20.0, ge=0)
+    """Longest wait between retries; a Retry-After header is honoured up to this."""
+
+
+class CircuitBreaker(Frozen):
+    """Per provider: after ``failures`` failed calls in a row, skip the provider for ``cooldown_s``, then probe."""
+
+    failures: int = Field(default=5, ge=1)
+    """Consecutive failed calls to one provider that open its breaker."""
+    cooldown_s: float = Field(default=30.0, gt=0)
+    """How long calls to an open provider are skipped (they fail at once and fall back); then one probe call."""
+
+
 class Fallback(Frozen):
-    """Which failed calls move on to the next model of the tier's chain."""
+    """Which failed calls move on to the next model of the tier's chain, and how providers are protected."""
 
     on: tuple[ErrorKind, ...] = ("timeout", "rate_limit", "server_error")
     """Error kinds that fall back; any other error ends the request as failed."""
+    retry: Retry = Retry()
+    """Retries of the same model before falling back (live calls and fault drills; a recorded answer
+    is one observation, so replaying a recording never retries it)."""
+    circuit_breaker: CircuitBreaker | None = None
+    """Per-provider breaker; ``null`` (the default) never skips a provider."""
 
 
 class SlaClass(Frozen):
