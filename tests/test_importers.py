@@ -29,7 +29,10 @@ BUNDLED = ROOT / "eval_suites"
 SUITES = ("routellm-mmlu", "routellm-gsm8k", "routellm-mtbench", "alpacaeval")
 STRONG, WEAK = routellm.STRONG, routellm.WEAK
 
-pytestmark = pytest.mark.skipif(not (DATA / "routellm").is_dir(), reason=f"source data not found at {DATA}")
+# Skipped only outside CI: CI lays shared/ beside the clone, so a missing folder there is a failure.
+pytestmark = pytest.mark.skipif(
+    not (DATA / "routellm").is_dir() and not os.environ.get("CI"), reason=f"source data not found at {DATA}"
+)
 
 
 @pytest.fixture(scope="module")
