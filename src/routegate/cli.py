@@ -37,6 +37,25 @@ def _report_input_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _providers_option(func: F) -> F:
+    return click.option(
+        "--providers",
+        type=click.Choice(["recorded", "live"]),
+        default="recorded",
+        show_default=True,
+        help="Answer from the suites' recordings, or call the catalog's providers live (docs/providers.md).",
+    )(func)
+
+
+def _scenario_option(func: F) -> F:
+    return click.option(
+        "--scenario",
+        "scenario_args",
+        multiple=True,
+        help="Fault scenario: a YAML file, a built-in name, or 'builtin' for all (docs/faults.md); repeat for several.",
+    )(func)
+
+
 class _Group(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         # click exits 2 on usage errors already; keep it that way for every command.
@@ -152,11 +171,23 @@ def _progress_hook(enabled: bool) -> tuple[Any, Any]:
 )
 @click.option("--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported in the summary.")
 @click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI.")
+@_providers_option
+@_scenario_option
 @_report_input_errors
 def run(
-    policy_spec: str, suite_paths: tuple[str, ...], out_dir: str, on_missing: str, seed: int | None, progress: bool
+    policy_spec: str,
+    suite_paths: tuple[str, ...],
+    out_dir: str,
+    on_missing: str,
+    seed: int | None,
+    progress: bool,
+    providers: str,
+    scenario_args: tuple[str, ...],
 ) -> None:
-    """Replay one policy over one or more suites: traces.parquet, summary.json, summary.md."""
+    """Replay one policy over one or more suites: traces.parquet, summary.json, summary.md.
+
+    With --scenario, also drill each fault scenario: resilience.json, resilience.md (and its section in summary.md).
+    """
     from pathlib import Path
 
     from routegate.pipeline import RunOptions, run_policy
@@ -167,27 +198,115 @@ def run(
     from routegate.writer import write_json_atomic, write_parquet_atomic, write_text_atomic
 
     policy = load_policy(policy_spec)
+    scenarios = _parse_scenarios(scenario_args, [policy])
     suites = [load_suite(p) for p in suite_paths]
     names = [s.name for s in suites]
     if len(set(names)) != len(names):
         raise InputError.single(",".join(suite_paths), "the same suite is given twice")
     hook, context = _progress_hook(progress)
-    with context:
-        result = run_policy(
-            policy,
-            suites,
-            RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook),  # type: ignore[arg-type]
-        )
+    live, on_missing, extra = _live_options(providers, on_missing)
+    with context, live:
+        options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]
+        result = run_policy(policy, suites, options)
+        resilience = _drill_report(policy, suites, scenarios, options, result)
     out = Path(out_dir)
     write_parquet_atomic(out / "traces.parquet", result.traces)
     write_json_atomic(out / "summary.json", result.summary)
-    write_text_atomic(out / "summary.md", render_run_markdown(result.summary))
+    summary_md = render_run_markdown(result.summary)
+    if resilience is not None:
+        summary_md += "\n" + _write_resilience(resilience, out)
+    write_text_atomic(out / "summary.md", summary_md)
     overall = result.summary["metrics"]["overall"]
     click.echo(
         f"{policy.name}: {overall['n']:,} requests, quality {100 * overall['quality']['mean']:.1f}%, "
         f"${overall['cost_per_1k_usd']:.4f} per 1k, p95 {overall['latency_ms']['p95']:,.0f} ms, "
         f"errors {100 * overall['error_rate']:.2f}% -> {out / 'summary.md'}"
     )
+
+
+def _parse_scenarios(args: tuple[str, ...], policies: list[Any]) -> list[Any]:
+    from routegate.drill import parse_scenario_args
+
+    return parse_scenario_args(args, policies) if args else []
+
+
+def _drill_report(policy: Any, suites: list[Any], scenarios: list[Any], options: Any, result: Any) -> Any:
+    if not scenarios:
+        return None
+    from routegate.drill import drill
+
+    return drill(policy, suites, scenarios, options, result)
+
+
+def _write_resilience(report: dict[str, Any], out: Any) -> str:
+    """Write resilience.json and resilience.md; return the Markdown section."""
+    from routegate.drill import render_resilience_markdown
+    from routegate.writer import dumps_json, write_text_atomic
+
+    text = render_resilience_markdown({"policy": report})
+    write_text_atomic(out / "resilience.md", text)
+    write_text_atomic(out / "resilience.json", dumps_json(report))
+    return text
+
+
+@main.command()
+@click.option("--policy", "policy_spec", required=True, help="Policy file or git:REF:path.")
+@click.option("--suite", "suite_paths", multiple=True, required=True, help="Suite folder; repeat for several.")
+@click.option(
+    "--scenario",
+    "scenario_args",
+    multiple=True,
+    required=True,
+    help="Fault scenario: a YAML file, a built-in name, or 'builtin' for all (docs/faults.md); repeat for several.",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--gates", "gates_spec", default=None, help="Gates file whose resilience section to apply (exit 1).")
+@click.option("--on-missing", type=click.Choice(["error", "skip"]), default="error", show_default=True)
+@click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI.")
+@_report_input_errors
+def drill(
+    policy_spec: str,
+    suite_paths: tuple[str, ...],
+    scenario_args: tuple[str, ...],
+    out_dir: str,
+    gates_spec: str | None,
+    on_missing: str,
+    progress: bool,
+) -> None:
+    """Replay POLICY without faults and under each fault scenario: resilience.json and resilience.md.
+
+    Exit 0, or 1 when --gates is given and a resilience gate fails; 2 on bad input.
+    """
+    from pathlib import Path
+
+    from routegate.drill import resilience_gates
+    from routegate.gates import load_gates
+    from routegate.pipeline import RunOptions, run_policy
+    from routegate.policy import load_policy
+    from routegate.suite import load_suite
+
+    policy = load_policy(policy_spec)
+    scenarios = _parse_scenarios(scenario_args, [policy])
+    gates_cfg, _ = load_gates(gates_spec)
+    suites = [load_suite(p) for p in suite_paths]
+    if len({s.name for s in suites}) != len(suites):
+        raise InputError.single(",".join(suite_paths), "the same suite is given twice")
+    hook, context = _progress_hook(progress)
+    options = RunOptions(on_missing=on_missing, on_step=hook)  # type: ignore[arg-type]
+    with context:
+        result = run_policy(policy, suites, options)
+        report = _drill_report(policy, suites, scenarios, options, result)
+    gates = resilience_gates(gates_cfg.resilience, report) if gates_spec is not None else []
+    report["gates"] = [g.to_json() for g in gates]
+    out = Path(out_dir)
+    _write_resilience(report, out)
+    for s in report["scenarios"]:
+        click.echo(f"  {s['name']}: {s['sentence']}")
+    failed = [g for g in gates if not g.passed]
+    for g in failed:
+        click.echo(f"  failed: {g.name}: {g.reason}")
+    click.echo(f"routegate drill: {len(report['scenarios'])} scenario(s) -> {out / 'resilience.md'}")
+    sys.exit(EXIT_GATE_FAILED if failed else EXIT_OK)
 
 
 def _policy_text(spec: str) -> str:
@@ -207,6 +326,8 @@ def _policy_text(spec: str) -> str:
 @click.option("--generated-at/--no-generated-at", default=False, help="Print a generated-at line in report.html.")
 @click.option("--traces", is_flag=True, help="Also write baseline.traces.parquet and candidate.traces.parquet.")
 @click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI.")
+@_providers_option
+@_scenario_option
 @_report_input_errors
 def gate(
     baseline_spec: str,
@@ -219,6 +340,8 @@ def gate(
     generated_at: bool,
     traces: bool,
     progress: bool,
+    providers: str,
+    scenario_args: tuple[str, ...],
 ) -> None:
     """Replay baseline and candidate over the same suites, compare paired, apply gates.
 
@@ -244,14 +367,18 @@ def gate(
     baseline = load_policy(baseline_spec)
     candidate = load_policy(candidate_spec)
     gates_cfg, gates_source = load_gates(gates_spec)
+    scenarios = _parse_scenarios(scenario_args, [candidate, baseline])
     suites = [load_suite(p) for p in suite_paths]
     names = [s.name for s in suites]
     if len(set(names)) != len(names):
         raise InputError.single(",".join(suite_paths), "the same suite is given twice")
     hook, context = _progress_hook(progress)
-    options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook)  # type: ignore[arg-type]
-    with context:
-        outcome = gate_policies(baseline, candidate, suites, gates_cfg, gates_source=gates_source, options=options)
+    live, on_missing, extra = _live_options(providers, on_missing)
+    options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]
+    with context, live:
+        outcome = gate_policies(
+            baseline, candidate, suites, gates_cfg, gates_source=gates_source, options=options, scenarios=scenarios
+        )
         points = single_model_points(suites, candidate, seed=options.seed)
     verdict = verdict_json(outcome, gates_cfg)
     verdict["single_models"] = points
@@ -281,6 +408,60 @@ def gate(
     failed, total = len(outcome.verdict.failed), len(outcome.verdict.gates)
     click.echo(f"routegate gate {status}: {failed} of {total} gates failed; report: {report}")
     sys.exit(EXIT_OK if outcome.verdict.passed else EXIT_GATE_FAILED)
+
+
+def _live_options(providers: str, on_missing: str) -> tuple[Any, str, dict[str, Any]]:
+    """``--providers live``: a live provider factory (closed on exit); a live run needs no recordings."""
+    import contextlib
+
+    if providers != "live":
+        return contextlib.nullcontext(), on_missing, {}
+    from routegate.providers.live import LiveFactory
+
+    factory = LiveFactory()
+    return factory, "skip", {"provider": factory}
+
+
+@main.command()
+@click.option("--suite", "suite_path", required=True, help="Suite folder whose recordings to fill.")
+@click.option("--models", "model_args", multiple=True, required=True, help="Model ids (repeat, or comma-separated).")
+@click.option("--catalog", "catalog_path", default="policies/models.yaml", show_default=True, help="Model catalog.")
+@click.option("--only-missing", is_flag=True, help="Call only the (example, model) pairs with no recording.")
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(1, 10), help="Calls per pair at most.")
+@click.option("--max-tokens", default=None, type=int, help="max_tokens sent with each call.")
+@click.option("--temperature", default=None, type=float, help="temperature sent with each call.")
+@click.option("--stream/--no-stream", default=False, help="Stream answers (records time to first token).")
+@click.option("--deadline", "deadline_s", default=None, type=float, help="Deadline of the whole run, in seconds.")
+@_report_input_errors
+def record(
+    suite_path: str,
+    model_args: tuple[str, ...],
+    catalog_path: str,
+    only_missing: bool,
+    retries: int,
+    max_tokens: int | None,
+    temperature: float | None,
+    stream: bool,
+    deadline_s: float | None,
+) -> None:
+    """Fill a suite's recordings by calling live providers (resumable: re-run after a kill)."""
+    from routegate.policy import Retry, load_catalog_source
+    from routegate.providers.live import LiveOptions
+    from routegate.record import record_suite
+    from routegate.sources import parse_source
+    from routegate.suite import load_suite
+
+    models = [m.strip() for arg in model_args for m in arg.split(",") if m.strip()]
+    catalog, _ = load_catalog_source(parse_source(catalog_path))
+    suite = load_suite(suite_path)
+    options = LiveOptions(stream=stream, max_tokens=max_tokens, temperature=temperature, deadline_s=deadline_s)
+    stats = record_suite(
+        suite, models, catalog, only_missing=only_missing, options=options, retry=Retry(max_attempts=retries)
+    )
+    click.echo(
+        f"recorded {stats.made:,} calls ({stats.failed:,} failed; {stats.resumed:,} resumed from an interrupted run) "
+        f"into {suite.folder / suite.manifest.recordings}"
+    )
 
 
 @main.command(
