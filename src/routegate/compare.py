@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.pii import redact_text
 from routegate.pipeline import RunResult, SuiteRun, describe_policy
 from routegate.stats import BOOTSTRAP_MAX_N, DEFAULT_SEED, bootstrap_index, paired_mean_delta, paired_percentile_deltas
 
@@ -147,7 +148,7 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
 
     def answer(run: SuiteRun, local: int) -> str | None:
         text = run.replay.final_responses(run.suite.recordings, rows=np.array([local]))[0].as_py()
-        return _truncate(text)
+        return _truncate(None if text is None else redact_text(text))  # reports never carry raw PII
 
     def describe(i: int) -> dict[str, Any]:
         suite_i = suite_of[i]
@@ -158,7 +159,7 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
         return {
             "suite": run_b.suite.name,
             "example_id": b.column("example_id")[i].as_py(),
-            "prompt": _truncate(text),
+            "prompt": _truncate(redact_text(text)),
             "baseline": {
                 "tier": b.column("final_tier")[i].as_py(),
                 "model": b.column("final_model")[i].as_py(),

@@ -28,6 +28,8 @@ def describe_condition(when: Condition) -> str:
         parts.append(f"tagged {_either(when.tags_any)}")
     if when.tags_all is not None:
         parts.append("tagged " + " and ".join(md_code(t) for t in when.tags_all))
+    if when.pii_kinds_any is not None:
+        parts.append(f"PII of kind {_either(when.pii_kinds_any)} was detected")
     if when.traffic is not None:
         parts.append(f"in a {when.traffic.share:.1%} traffic share (seed {when.traffic.seed})")
     return " and ".join(parts) if parts else "every request"

@@ -20,6 +20,7 @@ from routegate.coverage import missing_pairs
 from routegate.errors import InputError, Problem
 from routegate.measure import Groups, measure, slice_groups
 from routegate.metrics import literature
+from routegate.pii import with_detected_pii
 from routegate.plan import Plan, plan_tiers
 from routegate.policy import STANDARD_TIERS, Policy
 from routegate.providers.base import MISSING, Provider
@@ -142,6 +143,7 @@ def run_policy(
 ) -> RunResult:
     """Replay ``policy`` over every suite and summarise (``groups``: from an earlier run over the same suites)."""
     options = options or RunOptions()
+    suites = [with_detected_pii(suite) for suite in suites]  # pii (label, else detected) + pii_kinds; once per suite
     plans = [plan_tiers(suite.examples, policy.spec) for suite in suites]
     missing = check_recordings(policy, suites, options.on_missing, plans)
     runs = tuple(replay_suite(policy, suite, options, plan) for suite, plan in zip(suites, plans, strict=True))

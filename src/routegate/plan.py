@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.pii import detected_kinds, effective_pii
 from routegate.policy import Condition, PolicySpec
 
 DEFAULT_RULE = -1
@@ -57,6 +58,15 @@ def _has_tag(tags: pa.ChunkedArray, tag: str) -> np.ndarray:
     return out
 
 
+def _has_any(lists: pa.ListArray | pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:
+    """Per row: the list holds at least one of ``values``."""
+    flat = pc.list_flatten(lists)
+    parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+    out = np.zeros(len(lists), dtype=bool)
+    out[parents[np.asarray(pc.is_in(flat, pa.array(list(values), pa.string())).to_numpy(zero_copy_only=False))]] = True
+    return out
+
+
 def match_condition(examples: pa.Table, when: Condition) -> np.ndarray:
     """Boolean mask of the requests that satisfy every given condition."""
     n = examples.num_rows
@@ -68,8 +78,10 @@ def match_condition(examples: pa.Table, when: Condition) -> np.ndarray:
     if when.sla is not None:
         mask &= _in(examples.column("sla"), when.sla)
     if when.pii is not None:
-        pii = np.asarray(examples.column("pii").to_numpy(zero_copy_only=False), dtype=bool)
+        pii = effective_pii(examples)  # the label where set, else detected
         mask &= pii if when.pii else ~pii
+    if when.pii_kinds_any is not None:
+        mask &= _has_any(detected_kinds(examples), when.pii_kinds_any)
     if when.input_tokens_min is not None or when.input_tokens_max is not None:
         tokens = examples.column("input_tokens").to_numpy(zero_copy_only=False)
         if when.input_tokens_min is not None:

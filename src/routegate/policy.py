@@ -25,6 +25,9 @@ from routegate.yamlsource import YamlDocument, parse_yaml
 Stakes = Literal["low", "normal", "high"]
 STAKES: tuple[str, ...] = ("low", "normal", "high")
 
+PiiKind = Literal["email", "phone", "card", "iban", "ssn", "ip", "secret", "unknown"]
+"""Kinds the PII detector reports (routegate.pii.ALL_KINDS); ``unknown``: detection failed closed."""
+
 ErrorKind = Literal["timeout", "rate_limit", "server_error", "refusal", "client_error", "context_length"]
 ERROR_KINDS: tuple[str, ...] = ("timeout", "rate_limit", "server_error", "refusal", "client_error", "context_length")
 """Every error kind a recording or a live call may report."""
@@ -71,6 +74,8 @@ class Condition(Frozen):
     """Request carries at least one of these tags."""
     tags_all: tuple[Word, ...] | None = Field(default=None, min_length=1)
     """Request carries every one of these tags."""
+    pii_kinds_any: tuple[PiiKind, ...] | None = Field(default=None, min_length=1)
+    """Detection found at least one of these PII kinds in the request (docs/privacy.md)."""
     traffic: Traffic | None = None
     """Request falls in this deterministic traffic share."""
 
@@ -207,8 +212,12 @@ class Policy:
 
 
 def canonical_sha256(model: Frozen) -> str:
-    """sha256 of the model's canonical JSON: key order, comments and layout do not matter, values do."""
-    data = model.model_dump(mode="json", by_alias=True)
+    """sha256 of the model's canonical JSON: key order, comments and layout do not matter, values do.
+
+    Fields equal to their default are left out, so a field added to the schema later (with a
+    default that keeps the old behaviour) does not change the hash of existing policies.
+    """
+    data = model.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -323,6 +332,10 @@ def covers(earlier: Condition, later: Condition) -> bool:
         guaranteed_all = later.tags_all is not None and bool(set(later.tags_all) & set(earlier.tags_any))
         if not (guaranteed_any or guaranteed_all):
             return False
+    if earlier.pii_kinds_any is not None and not (
+        later.pii_kinds_any is not None and set(later.pii_kinds_any) <= set(earlier.pii_kinds_any)
+    ):
+        return False
     if earlier.traffic is not None:
         t = later.traffic
         if t is None or t.seed != earlier.traffic.seed or t.share > earlier.traffic.share:

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from routegate.errors import InputError, Problem, errors_only
+from routegate.pii.redact import redact_text
 from routegate.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
 from routegate.schema import Frozen, pattern, validate_document
 from routegate.scoring import get_scorer
@@ -306,7 +307,7 @@ def _rows_problem(
     first = int(rows[0])
     values = table.column(column) if shown is None else shown
     value = values[first].as_py()
-    what = "is empty" if value is None else f"has {value!r}"
+    what = "is empty" if value is None else f"has {redact_text(repr(value))}"  # never quote raw PII
     if rows.size == 1:
         where = f"row {first + 1} {what}"
     else:
@@ -337,7 +338,7 @@ def check_examples(table: pa.Table, display: str) -> tuple[pa.Table, list[Proble
     found.append(_rows_problem(display, table, "id", no_id, "every example needs a non-empty id"))
     dup = _duplicate_strings(ids)
     found.append(_rows_problem(display, table, "id", dup, "duplicate id; every example id must be unique"))
-    for name in ("messages", "task_type", "pii", "stakes", "sla"):
+    for name in ("messages", "task_type", "stakes", "sla"):  # pii may be null: unknown, detection decides
         found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), "required value is empty"))
     stakes = pc.fill_null(table.column("stakes"), "normal")
     bad_stakes = ~np.asarray(pc.is_in(stakes, pa.array(STAKES)).to_numpy(zero_copy_only=False), dtype=bool)

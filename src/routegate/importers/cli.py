@@ -82,3 +82,21 @@ def alpacaeval_command(data: Path, out: Path, seed: int) -> None:
     from routegate.importers.alpacaeval import import_alpacaeval
 
     _run(lambda: [import_alpacaeval(data, out, seed)])
+
+
+@import_group.command("privacy")
+@click.option(
+    "--source",
+    default="eval_suites/alpacaeval",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The bundled suite the requests and recorded answers come from.",
+)
+@_out
+@click.option("--seed", default=8, show_default=True, type=int, help="Seed of which requests get PII and its values.")
+@click.option("--share", default=0.2, show_default=True, type=click.FloatRange(0, 1), help="Share with PII.")
+def privacy_command(source: Path, out: Path, seed: int, share: float) -> None:
+    """privacy: SOURCE with synthetic PII planted in a seeded share of requests (docs/privacy.md)."""
+    from routegate.importers.privacy import import_privacy
+
+    _run(lambda: [import_privacy(source, out, seed, share)])

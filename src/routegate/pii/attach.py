@@ -1,0 +1,81 @@
+"""Detection results as request attributes: the effective ``pii`` flag and the ``pii_kinds`` list.
+
+A suite's own ``pii`` label wins where it is set; where it is null (unknown), detection decides.
+``pii_kinds`` always holds what detection found (``unknown`` when it failed closed), so policy
+rules can match on it (``pii_kinds_any``). Done once per suite object (``suite.memo``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from routegate.pii.detect import BatchDetector, Detection, detect_texts
+
+if TYPE_CHECKING:  # routegate.suite imports routegate.pii (redaction of quoted values)
+    from routegate.suite import Suite
+
+MEMO_DERIVED = "pii_suite"
+MEMO_DONE = "pii_detection"
+
+
+def detect_examples(examples: pa.Table, detector: BatchDetector | None = None) -> Detection:
+    """Detection over every message of every request (system, user, assistant and tool turns).
+
+    Runs over the flat column of message contents (no joining), then ORs each message's kinds
+    into its request.
+    """
+    messages = examples.column("messages")
+    chunks = messages.chunks if isinstance(messages, pa.ChunkedArray) else [messages]
+    contents = pa.chunked_array([pc.struct_field(c.flatten(), "content") for c in chunks], pa.string())
+    parents = np.asarray(pc.list_parent_indices(messages).to_numpy(zero_copy_only=False), dtype=np.int64)
+    flat = detect_texts(contents, detector=detector)
+    matrix = np.zeros((len(messages), flat.matrix.shape[1]), dtype=bool)
+    for j in range(flat.matrix.shape[1]):
+        matrix[parents[flat.matrix[:, j]], j] = True
+    return Detection(matrix=matrix, seconds=flat.seconds)
+
+
+def with_pii_columns(examples: pa.Table, detection: Detection) -> pa.Table:
+    """``pii`` = the label where set, else detected; ``pii_kinds`` = the detected kinds."""
+    label = examples.column("pii").combine_chunks()
+    detected = pa.array(detection.found)
+    pii = pc.if_else(pc.is_null(label), detected, label) if label.null_count else label
+    examples = examples.set_column(examples.column_names.index("pii"), "pii", pii)
+    kinds = detection.kinds()
+    if "pii_kinds" in examples.column_names:
+        return examples.set_column(examples.column_names.index("pii_kinds"), "pii_kinds", kinds)
+    return examples.append_column("pii_kinds", kinds)
+
+
+def with_detected_pii(suite: Suite, detector: BatchDetector | None = None) -> Suite:
+    """The suite with effective ``pii`` and ``pii_kinds`` columns (the same object on every call)."""
+    if MEMO_DONE in suite.memo:
+        return suite
+    derived: Suite | None = suite.memo.get(MEMO_DERIVED)
+    if derived is None:
+        detection = detect_examples(suite.examples, detector)
+        derived = dataclasses.replace(suite, examples=with_pii_columns(suite.examples, detection))
+        derived.memo["keys"] = suite.recording_keys()  # same ids and recordings: same join keys
+        derived.memo[MEMO_DONE] = detection
+        suite.memo[MEMO_DERIVED] = derived
+    return derived
+
+
+def effective_pii(examples: pa.Table) -> np.ndarray:
+    """The ``pii`` flag per request: the label where set, else detected (now, if not done yet)."""
+    label = examples.column("pii")
+    if label.null_count:
+        label = with_pii_columns(examples, detect_examples(examples)).column("pii")
+    return np.asarray(label.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def detected_kinds(examples: pa.Table) -> pa.ListArray:
+    """The ``pii_kinds`` lists per request (detected now, if the table has not been through detection)."""
+    if "pii_kinds" in examples.column_names:
+        return examples.column("pii_kinds").combine_chunks()
+    return detect_examples(examples).kinds()
