@@ -350,3 +350,33 @@ def render_resilience_markdown(reports: dict[str, dict[str, Any]], *, heading: s
         out += md_table(["scenario", "answered", "quality", "cost", "p95", "fallbacks to", "breaker trips"], rows)
         out += ["", *[f"- {md_cell(s['sentence'], limit=300)}" for s in report["scenarios"]], ""]
     return "\n".join(out) + "\n"
+
+
+def drill_both(
+    baseline: Policy,
+    candidate: Policy,
+    suites: Sequence[Suite],
+    scenarios: Sequence[ScenarioArg],
+    options: RunOptions,
+    base_run: RunResult,
+    cand_run: RunResult,
+    spec: ResilienceGates,
+) -> tuple[dict[str, Any], list[GateResult]]:
+    """The gate's drills: both policies under the same scenarios (built-ins from the candidate's
+    no-fault run and the providers of both policies); gates on the candidate, reported for both."""
+    resolved = resolve_scenarios(scenarios, [candidate, baseline], cand_run, suites)
+    reports = {
+        "baseline": resilience_report(
+            base_run, [drill_policy(baseline, suites, s, options, base_run) for s in resolved]
+        ),
+        "candidate": resilience_report(
+            cand_run, [drill_policy(candidate, suites, s, options, cand_run) for s in resolved]
+        ),
+    }
+    gates = resilience_gates(spec, reports["candidate"])
+    block = {
+        "scenarios": [s.name for s in resolved],
+        **reports,
+        "baseline_gates": [g.to_json() for g in resilience_gates(spec, reports["baseline"])],
+    }
+    return block, gates

@@ -142,6 +142,11 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
             ],
         )
         out += ["", "</details>"]
+    if verdict.get("resilience"):
+        from routegate.drill import render_resilience_markdown
+
+        block = verdict["resilience"]
+        out += ["", render_resilience_markdown({"baseline": block["baseline"], "candidate": block["candidate"]})]
     out += ["", "### Provenance", ""]
     out += [
         f"- Baseline {md_code(base['source'])} sha256 `{base['sha256']}`",

@@ -70,6 +70,37 @@ class FastTierGate(Frozen):
     """Smallest acceptable share of requests answered by ``tier``."""
 
 
+class ResilienceRule(Frozen):
+    """Resilience limits of one scenario; an unset field takes the section's default."""
+
+    min_availability: float | None = Field(default=None, ge=0, le=1)
+    max_quality_drop: float | None = Field(default=None, ge=0, le=1)
+    max_cost_increase_pct: float | None = Field(default=None, ge=-100)
+
+
+class ResilienceGates(Frozen):
+    """Gates on fault drills (``--scenario``), evaluated on the candidate; docs/faults.md."""
+
+    min_availability: float | None = Field(default=0.99, ge=0, le=1)
+    """Smallest acceptable share of requests answered under each scenario; ``null``: not gated."""
+    max_quality_drop: float | None = Field(default=0.05, ge=0, le=1)
+    """Largest acceptable drop in mean quality vs the no-fault run (0.05 = 5 points); ``null``: not gated."""
+    max_cost_increase_pct: float | None = Field(default=100.0, ge=-100)
+    """Largest acceptable increase in $ per 1k requests under a price-shock scenario; ``null``: not gated."""
+    scenarios: dict[str, ResilienceRule] = {}
+    """Per-scenario overrides, by scenario name."""
+
+    def for_scenario(self, name: str) -> ResilienceRule:
+        own = self.scenarios.get(name, ResilienceRule())
+        return ResilienceRule(
+            min_availability=own.min_availability if own.min_availability is not None else self.min_availability,
+            max_quality_drop=own.max_quality_drop if own.max_quality_drop is not None else self.max_quality_drop,
+            max_cost_increase_pct=own.max_cost_increase_pct
+            if own.max_cost_increase_pct is not None
+            else self.max_cost_increase_pct,
+        )
+
+
 class GatesSpec(Frozen):
     """The contents of a gates file; every section has defaults."""
 
@@ -78,6 +109,8 @@ class GatesSpec(Frozen):
     latency: LatencyGate | None = LatencyGate()
     errors: ErrorGate | None = ErrorGate()
     fast_tier: FastTierGate | None = None
+    resilience: ResilienceGates = ResilienceGates()
+    """Gates on fault drills; only evaluated when the gate runs with ``--scenario``."""
 
 
 @dataclass(frozen=True)

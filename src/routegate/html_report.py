@@ -628,6 +628,36 @@ def _provenance(verdict: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _resilience(verdict: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The resilience section (gate with --scenario): one row per scenario, both policies; text only."""
+    block = verdict.get("resilience")
+    if not block:
+        return None
+    base = {s["name"]: s for s in block["baseline"]["scenarios"]}
+    gate_rows = [g for g in verdict.get("gates", []) if str(g.get("name", "")).startswith("resilience.")]
+    failed = {str(g["name"]).split("[", 1)[1].rstrip("]") for g in gate_rows if not g["passed"]}
+    rows = []
+    for s in block["candidate"]["scenarios"]:
+        b = base.get(s["name"], {})
+        rows.append(
+            {
+                "name": s["name"],
+                "status": "failed" if s["name"] in failed else "passed",
+                "avail_b": _pct(b.get("availability"), 2),
+                "avail_c": _pct(s["availability"], 2),
+                "q_b": _pts(b.get("quality_delta")),
+                "q_c": _pts(s["quality_delta"]),
+                "cost_b": _signed_pct(b.get("cost_delta_pct")),
+                "cost_c": _signed_pct(s["cost_delta_pct"]),
+                "p95_c": _ms_signed(s["p95_delta_ms"]),
+                "trips": f"{int(s['breaker_trips']):,}",
+                "sentence": s["sentence"],
+                "sentence_b": b.get("sentence", ""),
+            }
+        )
+    return {"rows": rows, "failed": len(failed)}
+
+
 def build_context(verdict: Mapping[str, Any], policy_diff: str = "", generated_at: str | None = None) -> dict[str, Any]:
     """Everything the template prints, already formatted (strings, lists, and the SVG as Markup)."""
     overall = verdict["deltas"]["overall"]
@@ -660,6 +690,7 @@ def build_context(verdict: Mapping[str, Any], policy_diff: str = "", generated_a
         "examples": _examples(verdict),
         "diff": _diff(policy_diff),
         "prov": _provenance(verdict),
+        "resilience": _resilience(verdict),
         "generated_at": generated_at,
     }
 

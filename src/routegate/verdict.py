@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from routegate.compare import compare_runs
+from routegate.drill import ScenarioArg, drill_both
 from routegate.gates import GatesSpec, Verdict, evaluate_gates
 from routegate.pipeline import RunOptions, RunResult, run_policy
 from routegate.policy import Policy
@@ -26,6 +27,8 @@ class GateOutcome:
     comparison: dict[str, Any]
     verdict: Verdict
     gates_source: str
+    resilience: dict[str, Any] | None = None
+    """verdict.json's ``resilience`` block when the gate ran with ``--scenario`` (see docs/faults.md)."""
 
 
 def gate_policies(
@@ -36,14 +39,19 @@ def gate_policies(
     *,
     gates_source: str = "(defaults)",
     options: RunOptions | None = None,
+    scenarios: Sequence[ScenarioArg] = (),
 ) -> GateOutcome:
-    """Replay both policies over the same loaded suites, pair, compare and gate."""
+    """Replay both policies over the same loaded suites, pair, compare and gate (and drill each ``scenarios``)."""
     options = options or RunOptions()
     base = run_policy(baseline, suites, options)
     cand = run_policy(candidate, suites, options, groups=base.groups)
     comparison = compare_runs(base, cand, seed=options.seed)
     verdict = evaluate_gates(comparison, gates, cand)
-    return GateOutcome(base, cand, comparison, verdict, gates_source)
+    resilience = None
+    if scenarios:
+        resilience, extra = drill_both(baseline, candidate, suites, scenarios, options, base, cand, gates.resilience)
+        verdict = Verdict(verdict.gates + tuple(extra))
+    return GateOutcome(base, cand, comparison, verdict, gates_source, resilience)
 
 
 def verdict_json(outcome: GateOutcome, gates: GatesSpec) -> dict[str, Any]:
@@ -69,4 +77,5 @@ def verdict_json(outcome: GateOutcome, gates: GatesSpec) -> dict[str, Any]:
             "baseline": outcome.baseline.summary.get("literature", {}),
             "candidate": outcome.candidate.summary.get("literature", {}),
         },
+        **({"resilience": outcome.resilience} if outcome.resilience is not None else {}),
     }
