@@ -432,6 +432,7 @@ def _live_options(providers: str, on_missing: str) -> tuple[Any, str, dict[str, 
 @click.option("--temperature", default=None, type=float, help="temperature sent with each call.")
 @click.option("--stream/--no-stream", default=False, help="Stream answers (records time to first token).")
 @click.option("--deadline", "deadline_s", default=None, type=float, help="Deadline of the whole run, in seconds.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Calls journaled at once.")
 @_report_input_errors
 def record(
     suite_path: str,
@@ -443,6 +444,7 @@ def record(
     temperature: float | None,
     stream: bool,
     deadline_s: float | None,
+    batch_size: int,
 ) -> None:
     """Fill a suite's recordings by calling live providers (resumable: re-run after a kill)."""
     from routegate.policy import Retry, load_catalog_source
@@ -456,7 +458,13 @@ def record(
     suite = load_suite(suite_path)
     options = LiveOptions(stream=stream, max_tokens=max_tokens, temperature=temperature, deadline_s=deadline_s)
     stats = record_suite(
-        suite, models, catalog, only_missing=only_missing, options=options, retry=Retry(max_attempts=retries)
+        suite,
+        models,
+        catalog,
+        only_missing=only_missing,
+        options=options,
+        retry=Retry(max_attempts=retries),
+        batch_size=batch_size,
     )
     click.echo(
         f"recorded {stats.made:,} calls ({stats.failed:,} failed; {stats.resumed:,} resumed from an interrupted run) "
