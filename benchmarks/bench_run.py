@@ -95,6 +95,21 @@ def main() -> None:
             "--no-progress",
         ]
         gates = [measure(gate_cmd, ok=(0, 1)) for _ in range(args.repeat)]
+        drill_cmd = [
+            routegate,
+            "drill",
+            "--policy",
+            str(folder / "policy.yaml"),
+            "--suite",
+            str(folder),
+            "--scenario",
+            "alpha-down-2h",
+            "--out",
+            str(CACHE / f"drill-{n}"),
+            "--no-progress",
+        ]
+        drills = [measure(drill_cmd) for _ in range(args.repeat)]
+        drill_s = min(r[0] for r in drills)
         read_s = min(r[0] for r in reads)
         run_s = min(r[0] for r in runs)
         gate_s = min(r[0] for r in gates)
@@ -111,6 +126,9 @@ def main() -> None:
             "gate_s": round(gate_s, 2),
             "gate_peak_rss_mib": round(min(r[1] for r in gates), 1),
             "gate_over_read": round(gate_s / read_s, 2),
+            "drill_s": round(drill_s, 2),
+            "drill_peak_rss_mib": round(min(r[1] for r in drills), 1),
+            "drill_over_run": round(drill_s / run_s, 2),
             "report_html_kib": round((gate_dir / "report.html").stat().st_size / 1024, 1),
             "summary_md_chars": len((gate_dir / "summary.md").read_text()),
         }
