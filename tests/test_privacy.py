@@ -144,3 +144,35 @@ def test_privacy_policies_pass_in_normal_operation(tmp_path: Path) -> None:
         result = run_policy(policy, [load_suite(ROOT / "eval_suites" / "privacy")])
         assert privacy_gate(result).passed
         assert result.traces.column("pii").to_pylist().count(True) >= 161  # every planted request is PII
+
+
+def test_the_leaky_policy_breaches_only_when_the_private_provider_is_down() -> None:
+    drill = pytest.importorskip("routegate.drill")
+    from routegate.pipeline import RunOptions
+
+    suite = load_suite(ROOT / "eval_suites" / "privacy")
+    results = {}
+    for name in ("passing.yaml", "leaks-during-outage.yaml"):
+        policy = load_policy(str(ROOT / "policies" / "privacy" / name))
+        no_fault = run_policy(policy, [suite])
+        assert privacy_gate(no_fault).passed
+        scenarios = drill.resolve_scenarios(
+            drill.parse_scenario_args(["selfhosted-down"], [policy]), [policy], no_fault, [suite]
+        )
+        detected = [r.suite for r in no_fault.runs]  # the suites with pii decided by detection
+        results[name] = privacy_gate(drill.drill_policy(policy, detected, scenarios[0], RunOptions(), no_fault))
+    assert results["passing.yaml"].passed
+    leak = results["leaks-during-outage.yaml"]
+    assert not leak.passed
+    pii_on_prem = int(
+        np.count_nonzero(
+            run_policy(load_policy(str(ROOT / "policies/privacy/leaks-during-outage.yaml")), [suite])
+            .traces.column("initial_tier")
+            .to_numpy(zero_copy_only=False)
+            == "onprem"
+        )
+    )
+    assert leak.observed == pii_on_prem  # every PII request falls back to Claude Instant
+    assert {(b["attempt"], b["kind"], b["model"]) for b in leak.details["breaches"]} == {
+        (1, "fallback", "claude-instant-1.2")
+    }
