@@ -125,9 +125,7 @@ def record_suite(
         )
     target = suite.folder / suite.manifest.recordings
     if target.suffix != ".parquet":
-        raise InputError.single(
-            str(target), "routegate record writes Parquet recordings only"
-        )
+        raise InputError.single(str(target), "routegate record writes Parquet recordings only")
     journal = journal_path(suite)
     repair_journal(journal)
     done_rows = read_journal(journal)

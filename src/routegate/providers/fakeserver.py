@@ -27,9 +27,9 @@ def make_app(delay_ms: float = 0.0, fail_every: int = 0, api_key: str | None = N
     def authorised(request: web.Request) -> bool:
         if api_key is None:
             return True
-        return request.headers.get("authorization") == f"Bearer {api_key}" or request.headers.get(
-            "x-api-key"
-        ) == api_key
+        return (
+            request.headers.get("authorization") == f"Bearer {api_key}" or request.headers.get("x-api-key") == api_key
+        )
 
     async def common(request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
         count[0] += 1
