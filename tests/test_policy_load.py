@@ -131,10 +131,28 @@ def test_hash_is_sha256_of_canonical_json(project: Path) -> None:
     import json
 
     policy = load_policy(str(project))
-    blob = json.dumps(policy.spec.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+    data = policy.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
     assert policy.sha256 == hashlib.sha256(blob.encode()).hexdigest()
     assert len(policy.sha256) == 64
     assert canonical_sha256(PolicySpec.model_validate(policy_data())) == policy.sha256
+
+
+def test_fields_at_their_default_do_not_enter_the_hash(project: Path) -> None:
+    """A schema field added later with a neutral default keeps existing hashes stable."""
+    policy = load_policy(str(project))
+    explicit = policy.spec.model_copy(
+        update={"fallback": policy.spec.fallback.model_copy(update={"circuit_breaker": None})}
+    )
+    assert canonical_sha256(explicit) == policy.sha256
+    changed = policy.spec.model_copy(
+        update={
+            "fallback": policy.spec.fallback.model_copy(
+                update={"retry": policy.spec.fallback.retry.model_copy(update={"max_attempts": 3})}
+            )
+        }
+    )
+    assert canonical_sha256(changed) != policy.sha256
 
 
 CATALOG_BLOCK = """\

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,43 @@ def test_the_leaky_policy_breaches_only_when_the_private_provider_is_down() -> N
     assert {(b["attempt"], b["kind"], b["model"]) for b in leak.details["breaches"]} == {
         (1, "fallback", "claude-instant-1.2")
     }
+
+
+def test_gate_and_drill_fail_the_leaky_policy_under_the_outage(tmp_path: Path) -> None:
+    """From the CLI: the privacy gate holds under faults, with or without a gates file."""
+    gate = run_cli(
+        "gate",
+        "--baseline",
+        "policies/privacy/passing.yaml",
+        "--candidate",
+        "policies/privacy/leaks-during-outage.yaml",
+        "--suite",
+        "eval_suites/privacy",
+        "--scenario",
+        "selfhosted-down",
+        "--out",
+        str(tmp_path / "gate"),
+        cwd=ROOT,
+    )
+    assert gate.code == 1, gate.stdout + gate.stderr
+    verdict = json.loads((tmp_path / "gate" / "verdict.json").read_text())
+    failed = {g["name"] for g in verdict["gates"] if not g["passed"]}
+    assert "resilience.privacy[selfhosted-down]" in failed
+    assert "privacy" not in failed  # no breach without the outage
+    for name, code in (("passing.yaml", 0), ("leaks-during-outage.yaml", 1)):
+        drill = run_cli(
+            "drill",
+            "--policy",
+            f"policies/privacy/{name}",
+            "--suite",
+            "eval_suites/privacy",
+            "--scenario",
+            "selfhosted-down",
+            "--out",
+            str(tmp_path / name),
+            cwd=ROOT,
+        )
+        assert drill.code == code, drill.stdout + drill.stderr
+        report = json.loads((tmp_path / name / "resilience.json").read_text())
+        breaches = report["scenarios"][0]["privacy_breaches"]
+        assert (breaches > 0) == (code == 1)

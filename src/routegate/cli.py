@@ -279,7 +279,7 @@ def drill(
     """
     from pathlib import Path
 
-    from routegate.drill import resilience_gates
+    from routegate.drill import privacy_under_faults, resilience_gates
     from routegate.gates import load_gates
     from routegate.pipeline import RunOptions, run_policy
     from routegate.policy import load_policy
@@ -296,7 +296,8 @@ def drill(
     with context:
         result = run_policy(policy, suites, options)
         report = _drill_report(policy, suites, scenarios, options, result)
-    gates = resilience_gates(gates_cfg.resilience, report) if gates_spec is not None else []
+    # Privacy under faults is a hard gate; the other resilience gates apply with --gates.
+    gates = resilience_gates(gates_cfg.resilience, report) if gates_spec is not None else privacy_under_faults(report)
     report["gates"] = [g.to_json() for g in gates]
     out = Path(out_dir)
     _write_resilience(report, out)

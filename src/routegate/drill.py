@@ -26,7 +26,7 @@ from routegate.errors import InputError
 from routegate.faults.builtin import BUILTIN, builtin_scenarios
 from routegate.faults.injector import FaultInjector, FaultStats
 from routegate.faults.scenario import Scenario, load_scenario
-from routegate.gates import GateResult, ResilienceGates
+from routegate.gates import GateResult, ResilienceGates, privacy_gate
 from routegate.mdtext import md_cell, md_code, md_table
 from routegate.pipeline import RunOptions, RunResult, SuiteRun, replay_suite
 from routegate.policy import Policy
@@ -124,9 +124,10 @@ def drill_policy(
         return injector
 
     faulty = dataclasses.replace(options, provider=factory)
-    runs = tuple(
-        replay_suite(policy, suite, faulty, base.replay.plan) for suite, base in zip(suites, no_fault.runs, strict=True)
-    )
+    # The no-fault run's suites carry the request attributes the pipeline derived (detected PII):
+    # a drill must route exactly the requests the plan saw.
+    del suites
+    runs = tuple(replay_suite(policy, base.suite, faulty, base.replay.plan) for base in no_fault.runs)
     stats = FaultStats()
     for injector in injectors:
         stats.merge(injector.stats)
@@ -152,6 +153,7 @@ def outcome(traces: pa.Table) -> dict[str, Any]:
         "quality": float(quality[scored].mean()) if scored.any() else None,
         "cost_per_1k_usd": float(cost.sum() / n * 1000) if n else 0.0,
         "p95_ms": float(np.percentile(latency, 95)) if n else 0.0,
+        "privacy_breaches": int(np.count_nonzero(traces.column("privacy_breach").to_numpy(zero_copy_only=False))),
     }
 
 
@@ -235,6 +237,8 @@ def scenario_block(scenario: Scenario, base: dict[str, Any], run: ScenarioRun, c
         "scenario": scenario.model_dump(mode="json"),
     }
     block["sentence"] = sentence(scenario.description, block)
+    gate = privacy_gate(run, name=f"resilience.privacy[{scenario.name}]", context=f"if {scenario.description}")
+    block["privacy"] = gate.to_json()
     return block
 
 
@@ -273,9 +277,20 @@ def drill(
 # ---------------------------------------------------------------------- gates
 
 
+def privacy_under_faults(report: dict[str, Any]) -> list[GateResult]:
+    """The hard privacy gate under every scenario: no attempt, fallbacks during an outage included,
+    may send a PII request to an external model. Always on, with or without a gates file; a failure
+    lists the offending example ids (never their text) and the attempt that leaked."""
+    return [
+        GateResult(g["name"], g["passed"], g["observed"], g["threshold"], g["reason"], details=g.get("details"))
+        for g in (s["privacy"] for s in report["scenarios"])
+    ]
+
+
 def resilience_gates(spec: ResilienceGates, report: dict[str, Any]) -> list[GateResult]:
-    """Per scenario: availability >= minimum, quality drop <= maximum; cost increase under a price shock."""
-    out: list[GateResult] = []
+    """Per scenario: availability >= minimum, quality drop <= maximum; cost increase under a price shock;
+    and always the privacy gate (:func:`privacy_under_faults`)."""
+    out: list[GateResult] = privacy_under_faults(report)
     for s in report["scenarios"]:
         rule = spec.for_scenario(s["name"])
         name = s["name"]

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from pydantic import Field
 
 from routegate.errors import InputError
 from routegate.measure import NO_VALUE
-from routegate.pipeline import RunResult
+from routegate.pipeline import RunResult, SuiteRun
 from routegate.schema import Frozen, validate_document
 from routegate.sources import parse_source
 from routegate.stats import PairedDelta, holm
@@ -358,8 +358,19 @@ def evaluate_gates(
     return Verdict(tuple(gates))
 
 
-def privacy_gate(candidate: RunResult) -> GateResult:
-    """Zero attempts may send a PII request to an external model: counted from attempts actually made."""
+class HasRuns(Protocol):
+    """A run (``RunResult``) or a fault drill's scenario run: anything with per-suite runs."""
+
+    @property
+    def runs(self) -> tuple[SuiteRun, ...]: ...
+
+
+def privacy_gate(candidate: HasRuns, *, name: str = "privacy", context: str = "") -> GateResult:
+    """Zero attempts may send a PII request to an external model: counted from attempts actually made.
+
+    ``candidate`` is any result with ``runs`` (a run, or a fault drill's scenario run); ``context``
+    ends the reason (e.g. "if together is down for 2 hours").
+    """
     leaks: list[dict[str, Any]] = []
     total = 0
     for run in candidate.runs:
@@ -381,13 +392,12 @@ def privacy_gate(candidate: RunResult) -> GateResult:
                     "model": calls.column("model")[int(row)].as_py(),
                 }
             )
+    suffix = f" {context}" if context else ""
     if total == 0:
-        return GateResult("privacy", True, 0, 0, "no attempt sent a PII request to an external model")
+        return GateResult(name, True, 0, 0, f"no attempt sent a PII request to an external model{suffix}")
     first = leaks[0]
     reason = (
-        f"{total} request(s) with PII reached an external model; first: {first['suite']}/{first['example_id']} "
+        f"{total} request(s) with PII reached an external model{suffix}; first: {first['suite']}/{first['example_id']} "
         f"on attempt {first['attempt']} ({first['kind']}) to {first['model']}"
     )
-    return GateResult(
-        "privacy", False, total, 0, reason, details={"breaches": leaks, "listed": len(leaks), "total": total}
-    )
+    return GateResult(name, False, total, 0, reason, details={"breaches": leaks, "listed": len(leaks), "total": total})

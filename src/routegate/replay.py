@@ -168,7 +168,8 @@ def replay(
     fallback_codes = np.array([ERROR_CODES[k] for k in spec.fallback.on] + [MISSING], dtype=np.int8)
 
     stakes_forced = _isin(examples.column("stakes"), spec.escalation.always_for_stakes)
-    pii = np.asarray(examples.column("pii").to_numpy(zero_copy_only=False), dtype=bool)
+    # Unknown (null) counts as PII: a table that skipped detection fails closed, never open.
+    pii = np.asarray(pc.fill_null(examples.column("pii"), True).to_numpy(zero_copy_only=False), dtype=bool)
     arrival = examples.column("arrival_ms").to_numpy(zero_copy_only=False).astype(np.float64)
     budget = np.full(n, np.inf)
     if spec.sla:
