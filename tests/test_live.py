@@ -373,6 +373,34 @@ def test_circuit_breaker_opens_probes_and_closes() -> None:
         assert calls[0] == 7
 
 
+def test_breaker_counts_a_call_once_after_its_retries() -> None:
+    """docs/policy.md: a failed call is its final outcome after retries, as the fault drills emulate it."""
+    calls = [0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls[0] += 1
+        return httpx.Response(500)
+
+    prov, factory, _ = make(
+        handler,
+        retry=Retry(max_attempts=3, backoff_s=0.0),
+        breaker=CircuitBreaker(failures=2, cooldown_s=30.0),
+        n=3,
+        provider={"max_concurrency": 1},
+    )
+    breaker = prov.endpoints[0].breaker
+    with factory:
+        (first,) = fetch(prov, [0])
+        assert calls[0] == 3  # three HTTP attempts ...
+        assert breaker.state == "closed"  # ... one failed call
+        (second,) = fetch(prov, [1])
+        assert calls[0] == 6
+        assert breaker.state == "open"
+        (third,) = fetch(prov, [2])
+        assert calls[0] == 6  # skipped without a request
+        assert [o.skipped for o in (first, second, third)] == [False, False, True]
+
+
 def test_rate_limit_spaces_requests() -> None:
     stamps: list[float] = []
 

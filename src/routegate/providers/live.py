@@ -290,7 +290,19 @@ class Endpoint:
         return self.deadline_at - self.clock.now()
 
     async def send(self, model: str, messages: Sequence[Mapping[str, Any]]) -> Outcome:
-        """One logical call with its retries; never raises for a failed call."""
+        """One logical call with its retries; never raises for a failed call.
+
+        The breaker sees the call's final outcome, after its retries (docs/policy.md), exactly as
+        the fault drills emulate it: a skipped call (open breaker, past the deadline) counts neither way.
+        """
+        if not self.breaker.allow():
+            return Outcome(error="server_error", skipped=True)
+        out = await self._send(model, messages)
+        if not out.skipped:
+            self.breaker.record(out.error in HEALTH_FAILURES)
+        return out
+
+    async def _send(self, model: str, messages: Sequence[Mapping[str, Any]]) -> Outcome:
         body = self.api.body(
             model,
             messages,
@@ -352,11 +364,7 @@ class Endpoint:
             remaining = self._remaining()
             if remaining <= 0:
                 return Outcome(error="timeout", skipped=True)
-            if not self.breaker.allow():
-                return Outcome(error="server_error", skipped=True)
-            out = await self._request(payload, min(self.config.timeout_s, remaining))
-            self.breaker.record(out.error in HEALTH_FAILURES)
-            return out
+            return await self._request(payload, min(self.config.timeout_s, remaining))
 
     async def _request(self, payload: bytes, timeout_s: float) -> Outcome:
         start = self.clock.now()
