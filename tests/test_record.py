@@ -3,6 +3,7 @@ replay equals the live run, kill -9 mid-recording then resume, canary keys never
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -163,6 +164,9 @@ def test_cli_live_run_and_gate_never_write_the_key(tmp_path: Path, server: int) 
     )
     assert run.returncode == 0, run.stderr
     assert "quality 100.0%" in run.stdout
+    summary = json.loads((out / "run" / "summary.json").read_text())
+    assert summary["missing_recordings"] is None  # a live run uses no recordings
+    assert "live providers (no recordings used)" in (out / "run" / "summary.md").read_text()
     gate = subprocess.run(
         [
             routegate_exe(),

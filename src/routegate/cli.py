@@ -420,7 +420,7 @@ def _live_options(providers: str, on_missing: str) -> tuple[Any, str, dict[str, 
     from routegate.providers.live import LiveFactory
 
     factory = LiveFactory()
-    return factory, "skip", {"provider": factory}
+    return factory, on_missing, {"provider": factory, "recorded": False}
 
 
 @main.command()

@@ -75,8 +75,13 @@ def render_run_markdown(summary: dict[str, Any]) -> str:
         "",
         f"- Policy: {md_code(policy['source'])}, sha256 `{policy['sha256']}`",
         f"- Catalog: {md_code(policy['catalog'])}, sha256 `{policy['catalog_sha256']}`",
-        f"- Bootstrap seed: {summary['seed']}; missing recordings: {summary['missing_recordings']['total']:,}"
-        + (f" (skipped calls: {summary['skipped_calls']:,})" if summary["on_missing"] == "skip" else ""),
+        f"- Bootstrap seed: {summary['seed']}; "
+        + (
+            f"missing recordings: {summary['missing_recordings']['total']:,}"
+            + (f" (skipped calls: {summary['skipped_calls']:,})" if summary["on_missing"] == "skip" else "")
+            if summary["missing_recordings"] is not None
+            else "live providers (no recordings used)"
+        ),
         "",
         "## Suites",
         "",
