@@ -47,6 +47,45 @@ def _providers_option(func: F) -> F:
     )(func)
 
 
+def _replay_options(func: F) -> F:
+    """The options every replaying command shares: suites, output folder, missing recordings, progress."""
+    for option in reversed(
+        [
+            click.option(
+                "--suite", "suite_paths", multiple=True, required=True, help="Suite folder; repeat for several."
+            ),
+            click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder."),
+            click.option(
+                "--on-missing",
+                type=click.Choice(["error", "skip"]),
+                default="error",
+                show_default=True,
+                help="A needed recording is missing: stop before any work (error) or count the call as failed (skip).",
+            ),
+            click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _seed_option(func: F) -> F:
+    return click.option(
+        "--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported in every output."
+    )(func)
+
+
+def _load_suites(paths: tuple[str, ...]) -> list[Any]:
+    """Load every suite once; the same suite twice is bad input."""
+    from routegate.suite import load_suite
+
+    suites = [load_suite(p) for p in paths]
+    names = [s.name for s in suites]
+    if len(set(names)) != len(names):
+        raise InputError.single(",".join(paths), "the same suite is given twice")
+    return suites
+
+
 def _scenario_option(func: F) -> F:
     return click.option(
         "--scenario",
@@ -56,13 +95,7 @@ def _scenario_option(func: F) -> F:
     )(func)
 
 
-class _Group(click.Group):
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        # click exits 2 on usage errors already; keep it that way for every command.
-        return super().main(*args, **kwargs)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="routegate")
 def main() -> None:
     """Gate routing-policy changes like deployments: replay, score, compare, verdict."""
@@ -160,17 +193,8 @@ def _progress_hook(enabled: bool) -> tuple[Any, Any]:
 
 @main.command()
 @click.option("--policy", "policy_spec", required=True, help="Policy file or git:REF:path.")
-@click.option("--suite", "suite_paths", multiple=True, required=True, help="Suite folder; repeat for several.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option(
-    "--on-missing",
-    type=click.Choice(["error", "skip"]),
-    default="error",
-    show_default=True,
-    help="A needed recording is missing: stop before any work (error) or count the call as failed (skip).",
-)
-@click.option("--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported in the summary.")
-@click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI.")
+@_replay_options
+@_seed_option
 @_providers_option
 @_scenario_option
 @_report_input_errors
@@ -194,15 +218,11 @@ def run(
     from routegate.policy import load_policy
     from routegate.run_report import render_run_markdown
     from routegate.stats import DEFAULT_SEED
-    from routegate.suite import load_suite
     from routegate.writer import write_json_atomic, write_parquet_atomic, write_text_atomic
 
     policy = load_policy(policy_spec)
     scenarios = _parse_scenarios(scenario_args, [policy])
-    suites = [load_suite(p) for p in suite_paths]
-    names = [s.name for s in suites]
-    if len(set(names)) != len(names):
-        raise InputError.single(",".join(suite_paths), "the same suite is given twice")
+    suites = _load_suites(suite_paths)
     hook, context = _progress_hook(progress)
     live, on_missing, extra = _live_options(providers, on_missing)
     with context, live:
@@ -251,7 +271,6 @@ def _write_resilience(report: dict[str, Any], out: Any) -> str:
 
 @main.command()
 @click.option("--policy", "policy_spec", required=True, help="Policy file or git:REF:path.")
-@click.option("--suite", "suite_paths", multiple=True, required=True, help="Suite folder; repeat for several.")
 @click.option(
     "--scenario",
     "scenario_args",
@@ -259,10 +278,8 @@ def _write_resilience(report: dict[str, Any], out: Any) -> str:
     required=True,
     help="Fault scenario: a YAML file, a built-in name, or 'builtin' for all (docs/faults.md); repeat for several.",
 )
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--gates", "gates_spec", default=None, help="Gates file whose resilience section to apply (exit 1).")
-@click.option("--on-missing", type=click.Choice(["error", "skip"]), default="error", show_default=True)
-@click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI.")
+@_replay_options
 @_report_input_errors
 def drill(
     policy_spec: str,
@@ -283,14 +300,11 @@ def drill(
     from routegate.gates import load_gates
     from routegate.pipeline import RunOptions, run_policy
     from routegate.policy import load_policy
-    from routegate.suite import load_suite
 
     policy = load_policy(policy_spec)
     scenarios = _parse_scenarios(scenario_args, [policy])
     gates_cfg, _ = load_gates(gates_spec)
-    suites = [load_suite(p) for p in suite_paths]
-    if len({s.name for s in suites}) != len(suites):
-        raise InputError.single(",".join(suite_paths), "the same suite is given twice")
+    suites = _load_suites(suite_paths)
     hook, context = _progress_hook(progress)
     options = RunOptions(on_missing=on_missing, on_step=hook)  # type: ignore[arg-type]
     with context:
@@ -319,14 +333,11 @@ def _policy_text(spec: str) -> str:
 @main.command()
 @click.option("--baseline", "baseline_spec", required=True, help="Baseline policy (file or git:REF:path).")
 @click.option("--candidate", "candidate_spec", required=True, help="Candidate policy (file or git:REF:path).")
-@click.option("--suite", "suite_paths", multiple=True, required=True, help="Suite folder; repeat for several.")
 @click.option("--gates", "gates_spec", default=None, help="Gates file (default: the documented defaults).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--on-missing", type=click.Choice(["error", "skip"]), default="error", show_default=True)
-@click.option("--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported everywhere.")
+@_replay_options
+@_seed_option
 @click.option("--generated-at/--no-generated-at", default=False, help="Print a generated-at line in report.html.")
 @click.option("--traces", is_flag=True, help="Also write baseline.traces.parquet and candidate.traces.parquet.")
-@click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI.")
 @_providers_option
 @_scenario_option
 @_report_input_errors
@@ -361,7 +372,6 @@ def gate(
     from routegate.pipeline import RunOptions
     from routegate.policy import load_policy
     from routegate.stats import DEFAULT_SEED
-    from routegate.suite import load_suite
     from routegate.verdict import gate_policies, verdict_json
     from routegate.writer import dumps_json, write_parquet_atomic, write_text_atomic
 
@@ -369,10 +379,7 @@ def gate(
     candidate = load_policy(candidate_spec)
     gates_cfg, gates_source = load_gates(gates_spec)
     scenarios = _parse_scenarios(scenario_args, [candidate, baseline])
-    suites = [load_suite(p) for p in suite_paths]
-    names = [s.name for s in suites]
-    if len(set(names)) != len(names):
-        raise InputError.single(",".join(suite_paths), "the same suite is given twice")
+    suites = _load_suites(suite_paths)
     hook, context = _progress_hook(progress)
     live, on_missing, extra = _live_options(providers, on_missing)
     options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]
