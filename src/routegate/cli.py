@@ -387,7 +387,8 @@ def gate(
         outcome = gate_policies(
             baseline, candidate, suites, gates_cfg, gates_source=gates_source, options=options, scenarios=scenarios
         )
-        points = single_model_points(suites, candidate, seed=options.seed)
+        # The suites as the runs saw them (detected PII filled in): their memoised per-model outcomes are reused.
+        points = single_model_points([r.suite for r in outcome.candidate.runs], candidate, seed=options.seed)
     verdict = verdict_json(outcome, gates_cfg)
     verdict["single_models"] = points
     diff = "".join(

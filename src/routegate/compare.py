@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.pii import redact_text
-from routegate.pipeline import RunResult, SuiteRun, describe_policy
+from routegate.pipeline import RunResult, describe_policy
 from routegate.stats import BOOTSTRAP_MAX_N, DEFAULT_SEED, bootstrap_index, paired_mean_delta, paired_percentile_deltas
 
 COMPARISON_SCHEMA = 1
@@ -146,8 +146,17 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
     picked = worst + best
     suite_of = {i: int(np.searchsorted(offsets, i, side="right") - 1) for i in picked}
 
-    def answer(run: SuiteRun, local: int) -> str | None:
-        text = run.replay.final_responses(run.suite.recordings, rows=np.array([local]))[0].as_py()
+    # The listed answers' texts, fetched in one take per run and suite (not one per example).
+    texts: dict[tuple[str, int], dict[int, str | None]] = {}
+    for side, result in (("b", base), ("c", cand)):
+        for k in sorted(set(suite_of.values())):
+            local = np.array([i - int(offsets[k]) for i in picked if suite_of[i] == k], dtype=np.int64)
+            run = result.runs[k]
+            found = run.replay.final_responses(run.suite.recordings, rows=local).to_pylist()
+            texts[(side, k)] = dict(zip(local.tolist(), found, strict=True))
+
+    def answer(side: str, suite_i: int, local: int) -> str | None:
+        text = texts[(side, suite_i)][local]
         return _truncate(None if text is None else redact_text(text))  # reports never carry raw PII
 
     def describe(i: int) -> dict[str, Any]:
@@ -164,13 +173,13 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
                 "tier": b.column("final_tier")[i].as_py(),
                 "model": b.column("final_model")[i].as_py(),
                 "quality": float(qb[i]),
-                "response": answer(base.runs[suite_i], local),
+                "response": answer("b", suite_i, local),
             },
             "candidate": {
                 "tier": c.column("final_tier")[i].as_py(),
                 "model": c.column("final_model")[i].as_py(),
                 "quality": float(qc[i]),
-                "response": answer(cand.runs[suite_i], local),
+                "response": answer("c", suite_i, local),
             },
             "delta": float(d[i]),
         }
