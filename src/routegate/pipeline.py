@@ -135,6 +135,15 @@ def replay_suite(policy: Policy, suite: Suite, options: RunOptions, plan: Plan |
     return SuiteRun(suite=suite, replay=result, traces=build_traces(suite, result, quality))
 
 
+def needs_detection(suite: Suite, policy: Policy) -> bool:
+    """PII detection decides unlabelled requests and feeds ``pii_kinds_any`` rules; when every request
+    is labelled and no rule reads ``pii_kinds``, its result cannot change a replay, so it is skipped.
+    When it runs, it runs once per suite object (memoised), whichever policies are replayed."""
+    if suite.examples.column("pii").null_count:
+        return True
+    return any(rule.when.pii_kinds_any is not None for rule in policy.spec.rules)
+
+
 def ordered_tiers(policy: Policy) -> tuple[str, ...]:
     """The policy's tiers, the standard ones first in their usual order."""
     names = list(policy.spec.tiers)
@@ -146,7 +155,7 @@ def run_policy(
 ) -> RunResult:
     """Replay ``policy`` over every suite and summarise (``groups``: from an earlier run over the same suites)."""
     options = options or RunOptions()
-    suites = [with_detected_pii(suite) for suite in suites]  # pii (label, else detected) + pii_kinds; once per suite
+    suites = [with_detected_pii(suite) if needs_detection(suite, policy) else suite for suite in suites]
     plans = [plan_tiers(suite.examples, policy.spec) for suite in suites]
     missing = check_recordings(policy, suites, options.on_missing, plans) if options.recorded else None
     runs = tuple(replay_suite(policy, suite, options, plan) for suite, plan in zip(suites, plans, strict=True))
