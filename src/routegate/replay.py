@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.arrowtake import take_rows
 from routegate.catalog import Catalog
 from routegate.plan import Plan, plan_tiers
 from routegate.policy import PolicySpec
@@ -96,11 +97,9 @@ class Replay:
                 raise RuntimeError("texts were not gathered during the replay; pass the suite's recordings")
             source = self.source_rows[np.where(ok, final, 0)] if self.source_rows.size else np.full(ok.size, -1)
             have = ok & (source >= 0)
-            column = recordings.column("response").take(pa.array(np.where(have, source, 0).astype(np.int64)))
-            column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            column = take_rows(recordings.column("response"), np.where(have, source, 0))
             return pc.if_else(pa.array(have), column.cast(pa.string()), pa.nulls(len(ok), pa.string()))
-        taken = self.responses.take(pa.array(np.where(ok, final, 0)))
-        taken = taken.combine_chunks() if isinstance(taken, pa.ChunkedArray) else taken
+        taken = take_rows(self.responses, np.where(ok, final, 0))
         return pc.if_else(pa.array(ok), taken, pa.nulls(len(ok), pa.string()))
 
     def final_recorded_quality(self) -> np.ndarray:
