@@ -148,3 +148,14 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path, suite: Path) -> Non
     )
     assert result.returncode == 2
     assert "suite.yaml" in result.stderr
+
+
+def test_an_unwritable_output_folder_is_bad_input_not_a_traceback(suite: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = routegate(
+        "run", "--policy", str(suite / "policy.yaml"), "--suite", str(suite), "--out", str(blocker / "out")
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "cannot write" in result.stderr

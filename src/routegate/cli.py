@@ -33,6 +33,10 @@ def _report_input_errors(func: F) -> F:
             for problem in exc.problems:
                 click.echo(problem.format(), err=True)
             sys.exit(EXIT_BAD_INPUT)
+        except OSError as exc:  # e.g. an output folder that cannot be created or written
+            where = exc.filename if exc.filename is not None else "-"
+            click.echo(f"{where}:0:0: -: cannot write: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
 
     return wrapper  # type: ignore[return-value]
 
