@@ -228,29 +228,24 @@ def evaluate_gates(
         for col in columns:
             for value, block in deltas["by_slice"][col].items():
                 name = f"quality[{col}={value}]"
-                if value == NO_VALUE:
-                    gates.append(
-                        GateResult(
-                            name,
-                            True,
-                            block["quality"]["delta"],
-                            -sg.margin,
-                            "requests with no value in this column (suites without it): reported, not gated",
-                            skipped=True,
-                        )
+                n_paired = block["quality"]["n_paired"]
+                why_not = (
+                    "requests with no value in this column (suites without it)"
+                    if value == NO_VALUE
+                    else f"only {n_paired} scored requests (< {sg.min_n})"
+                    if n_paired < sg.min_n
+                    else None
+                )
+                if why_not is not None:
+                    skipped = GateResult(
+                        name,
+                        True,
+                        block["quality"]["delta"],
+                        -sg.margin,
+                        f"{why_not}: reported, not gated",
+                        skipped=True,
                     )
-                    continue
-                if block["quality"]["n_paired"] < sg.min_n:
-                    gates.append(
-                        GateResult(
-                            name,
-                            True,
-                            block["quality"]["delta"],
-                            -sg.margin,
-                            f"only {block['quality']['n_paired']} scored requests (< {sg.min_n}): reported, not gated",
-                            skipped=True,
-                        )
-                    )
+                    gates.append(skipped)
                     continue
                 raw = _delta_of(block).p_noninferior(sg.margin)
                 family.append((name, block, raw))
