@@ -278,28 +278,13 @@ def _cards(overall: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def _tier_models(verdict: Mapping[str, Any], tier: str) -> tuple[list[str], str]:
-    """Models of ``tier`` in the order of its chain, and where that came from.
-
-    From the policy description when it lists its tiers (``policy.tiers``), else
-    inferred from the listed examples (the models seen answering on that tier).
-    """
+    """Models of ``tier`` in the order of its chain (``policy.tiers`` of the candidate, else the
+    baseline), and which policy said so; empty when neither policy has that tier."""
     for side in ("candidate", "baseline"):
-        tiers = verdict[side]["policy"].get("tiers")
-        if isinstance(tiers, Mapping) and tier in tiers:
-            entry = tiers[tier]
-            models = entry.get("models") if isinstance(entry, Mapping) else entry
-            if isinstance(models, Sequence) and not isinstance(models, str) and models:
-                return [str(m) for m in models], f"the {side} policy"
-    seen: Counter[str] = Counter()
-    examples = verdict.get("examples") or {}
-    for kind in ("regressions", "improvements"):
-        for ex in examples.get(kind) or []:
-            for side in ("baseline", "candidate"):
-                run = ex.get(side) or {}
-                if run.get("tier") == tier and run.get("model"):
-                    seen[str(run["model"])] += 1
-    ordered = sorted(seen, key=lambda m: (-seen[m], m))
-    return ordered, "the models seen answering on that tier in the listed examples"
+        models = (verdict[side]["policy"].get("tiers") or {}).get(tier)
+        if models:
+            return [str(m) for m in models], f"the {side} policy"
+    return [], ""
 
 
 def _saving(ref: float, cost: float) -> dict[str, str]:
