@@ -139,97 +139,41 @@ def test_record_kill_and_resume_gives_a_valid_suite_without_duplicates(tmp_path:
         stop_server(proc)
 
 
+def _live_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI with ``--providers live`` in ``env``; never raises on a non-zero exit."""
+    command = [routegate_exe(), args[0], "--providers", "live", *args[1:]]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
 def test_cli_live_run_and_gate_never_write_the_key(tmp_path: Path, server: int) -> None:
     policy, suite = live_project(tmp_path, server)
     env = {**os.environ, "RG_CANARY_KEY": CANARY}
     out = tmp_path / "out"
-    run = subprocess.run(
-        [
-            routegate_exe(),
-            "run",
-            "--providers",
-            "live",
-            "--policy",
-            str(policy),
-            "--suite",
-            str(suite),
-            "--out",
-            str(out / "run"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run_args = ("run", "--policy", str(policy), "--suite", str(suite), "--out")
+    run = _live_cli(env, *run_args, str(out / "run"))
     assert run.returncode == 0, run.stderr
     assert "quality 100.0%" in run.stdout
     summary = json.loads((out / "run" / "summary.json").read_text())
     assert summary["missing_recordings"] is None  # a live run uses no recordings
     assert "live providers (no recordings used)" in (out / "run" / "summary.md").read_text()
-    gate = subprocess.run(
-        [
-            routegate_exe(),
-            "gate",
-            "--providers",
-            "live",
-            "--baseline",
-            str(policy),
-            "--candidate",
-            str(policy),
-            "--suite",
-            str(suite),
-            "--out",
-            str(out / "gate"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    gate = _live_cli(
+        env,
+        "gate",
+        "--baseline",
+        str(policy),
+        "--candidate",
+        str(policy),
+        "--suite",
+        str(suite),
+        "--out",
+        str(out / "gate"),
     )
     assert gate.returncode in (0, 1), gate.stderr
     # a wrong key: the server answers 401, every call fails as client_error; the key is still nowhere
-    bad = subprocess.run(
-        [
-            routegate_exe(),
-            "run",
-            "--providers",
-            "live",
-            "--policy",
-            str(policy),
-            "--suite",
-            str(suite),
-            "--out",
-            str(out / "bad"),
-        ],
-        env={**env, "RG_CANARY_KEY": CANARY + "-wrong"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    bad = _live_cli({**env, "RG_CANARY_KEY": CANARY + "-wrong"}, *run_args, str(out / "bad"))
     assert bad.returncode == 0
     assert "errors 100.00%" in bad.stdout
-    unset = subprocess.run(
-        [
-            routegate_exe(),
-            "run",
-            "--providers",
-            "live",
-            "--policy",
-            str(policy),
-            "--suite",
-            str(suite),
-            "--out",
-            str(out / "unset"),
-        ],
-        env={k: v for k, v in env.items() if k != "RG_CANARY_KEY"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    unset = _live_cli({k: v for k, v in env.items() if k != "RG_CANARY_KEY"}, *run_args, str(out / "unset"))
     assert unset.returncode == 2
     assert "RG_CANARY_KEY" in unset.stderr
     for proc in (run, gate, bad, unset):
