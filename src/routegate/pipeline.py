@@ -156,7 +156,7 @@ def run_policy(
     """Replay ``policy`` over every suite and summarise (``groups``: from an earlier run over the same suites)."""
     options = options or RunOptions()
     suites = [with_detected_pii(suite) if needs_detection(suite, policy) else suite for suite in suites]
-    plans = [plan_tiers(suite.examples, policy.spec) for suite in suites]
+    plans = [plan_tiers(suite.examples, policy.spec, memo=suite.memo) for suite in suites]
     missing = check_recordings(policy, suites, options.on_missing, plans) if options.recorded else None
     runs = tuple(replay_suite(policy, suite, options, plan) for suite, plan in zip(suites, plans, strict=True))
     traces = pa.concat_tables([r.traces for r in runs], promote_options="default")

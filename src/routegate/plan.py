@@ -7,10 +7,11 @@ Python: each condition is one Arrow/numpy expression over the column.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -39,10 +40,34 @@ def traffic_draw(ids: pa.ChunkedArray | pa.Array, seed: int) -> np.ndarray:
     SipHash-2-4 (pandas' ``hash_array``) keyed by the seed; the top 53 bits of
     the 64-bit hash become the fraction. Stable across runs and machines.
     """
+    import pandas as pd  # ~0.15 s to import: paid only by runs whose policies split traffic
+
     values = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
     key = f"routegate{seed:07d}"[-16:].rjust(16, "0")
     hashed = pd.util.hash_array(values, hash_key=key, categorize=False)
     return (hashed >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+_DRAW_LOCK = threading.Lock()
+"""Serialises memoised draws: two runs planned in parallel threads compute a suite's draw once."""
+
+
+def suite_traffic_draw(ids: pa.ChunkedArray | pa.Array, seed: int, memo: dict[str, Any] | None) -> np.ndarray:
+    """``traffic_draw`` of a suite's ids, computed once per (suite, seed) when given the suite's ``memo``.
+
+    ``memo`` must be the memo of the suite whose ``id`` column ``ids`` is (``Suite.memo``); the
+    result is read-only because every later run over that suite shares it.
+    """
+    if memo is None:
+        return traffic_draw(ids, seed)
+    key = f"traffic_draw:{seed}"
+    with _DRAW_LOCK:
+        draw: np.ndarray | None = memo.get(key)
+        if draw is None:
+            draw = traffic_draw(ids, seed)
+            draw.flags.writeable = False
+            memo[key] = draw
+    return draw
 
 
 def _in(column: pa.ChunkedArray, allowed: tuple[str, ...]) -> np.ndarray:
@@ -67,8 +92,8 @@ def _has_any(lists: pa.ListArray | pa.ChunkedArray, values: tuple[str, ...]) -> 
     return out
 
 
-def match_condition(examples: pa.Table, when: Condition) -> np.ndarray:
-    """Boolean mask of the requests that satisfy every given condition."""
+def match_condition(examples: pa.Table, when: Condition, memo: dict[str, Any] | None = None) -> np.ndarray:
+    """Boolean mask of the requests that satisfy every given condition (``memo``: see ``plan_tiers``)."""
     n = examples.num_rows
     mask = np.ones(n, dtype=bool)
     if when.task_type is not None:
@@ -99,12 +124,16 @@ def match_condition(examples: pa.Table, when: Condition) -> np.ndarray:
         for tag in when.tags_all:
             mask &= _has_tag(tags, tag)
     if when.traffic is not None:
-        mask &= traffic_draw(examples.column("id"), when.traffic.seed) < when.traffic.share
+        mask &= suite_traffic_draw(examples.column("id"), when.traffic.seed, memo) < when.traffic.share
     return mask
 
 
-def plan_tiers(examples: pa.Table, spec: PolicySpec) -> Plan:
-    """Initial tier per request: the first matching rule's tier, else the default tier."""
+def plan_tiers(examples: pa.Table, spec: PolicySpec, *, memo: dict[str, Any] | None = None) -> Plan:
+    """Initial tier per request: the first matching rule's tier, else the default tier.
+
+    ``memo``: the memo of the suite ``examples`` belongs to (``Suite.memo``), so that every policy
+    planned over that suite shares its traffic draws (a gate's two runs hash the ids once).
+    """
     tiers = tuple(spec.tiers)
     index = {name: i for i, name in enumerate(tiers)}
     n = examples.num_rows
@@ -114,7 +143,7 @@ def plan_tiers(examples: pa.Table, spec: PolicySpec) -> Plan:
     for i, r in enumerate(spec.rules):
         if not undecided.any():
             break
-        hit = undecided & match_condition(examples, r.when)
+        hit = undecided & match_condition(examples, r.when, memo)
         tier[hit] = index[r.tier]
         rule[hit] = i
         undecided &= ~hit

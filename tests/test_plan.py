@@ -1,0 +1,103 @@
+"""Planning: the traffic draw is memoised per (suite, seed) without changing any plan."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import routegate.plan as plan_module
+from routegate.plan import plan_tiers, suite_traffic_draw, traffic_draw
+from routegate.policy import PolicySpec, load_policy
+from routegate.suite import Suite, load_suite
+from routegate.synth import write_synthetic_suite
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Suite, PolicySpec]:
+    folder = write_synthetic_suite(tmp_path_factory.mktemp("plan") / "s", 3000, seed=11)
+    spec = load_policy(str(folder / "policy.yaml")).spec
+    assert any(rule.when.traffic is not None for rule in spec.rules)  # the memo is exercised
+    return load_suite(folder), spec
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, delay: float = 0.0) -> list[int]:
+    """Count (and optionally slow down) the real traffic draws."""
+    calls: list[int] = []
+    real = plan_module.traffic_draw
+
+    def counted(ids: object, seed: int) -> np.ndarray:
+        calls.append(seed)
+        time.sleep(delay)
+        return real(ids, seed)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plan_module, "traffic_draw", counted)
+    return calls
+
+
+def test_memoised_plan_equals_the_plain_plan(synthetic: tuple[Suite, PolicySpec]) -> None:
+    suite, spec = synthetic
+    plain = plan_tiers(suite.examples, spec)
+    memo: dict[str, object] = {}
+    for _ in range(2):  # computed, then from the memo
+        memoised = plan_tiers(suite.examples, spec, memo=memo)
+        np.testing.assert_array_equal(memoised.tier, plain.tier)
+        np.testing.assert_array_equal(memoised.rule, plain.rule)
+    assert memoised.tiers == plain.tiers
+
+
+def test_draw_is_computed_once_per_seed(synthetic: tuple[Suite, PolicySpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    suite, _spec = synthetic
+    calls = _counting(monkeypatch)
+    memo: dict[str, object] = {}
+    ids = suite.examples.column("id")
+    first = suite_traffic_draw(ids, 3, memo)
+    again = suite_traffic_draw(ids, 3, memo)
+    other = suite_traffic_draw(ids, 4, memo)
+    assert calls == [3, 4]
+    assert again is first
+    assert not first.flags.writeable  # shared by every later run: nobody may change it
+    np.testing.assert_array_equal(first, traffic_draw(ids, 3))
+    assert not np.array_equal(first, other)
+    suite_traffic_draw(ids, 3, None)  # no memo: computed every time
+    assert calls == [3, 4, 3]
+
+
+def test_parallel_plans_hash_the_ids_once(synthetic: tuple[Suite, PolicySpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    suite, spec = synthetic
+    calls = _counting(monkeypatch, delay=0.2)  # both threads are inside planning at the same time
+    memo: dict[str, object] = {}
+    plans = []
+    threads = [
+        threading.Thread(target=lambda: plans.append(plan_tiers(suite.examples, spec, memo=memo))) for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len(plans) == 2
+    np.testing.assert_array_equal(plans[0].tier, plans[1].tier)
+
+
+def test_importing_the_planner_does_not_import_pandas() -> None:
+    code = "import sys, routegate.plan; sys.exit('pandas' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_pipeline_shares_the_draw_between_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from routegate.pipeline import run_policy
+
+    folder = write_synthetic_suite(tmp_path / "s", 1200, seed=3)
+    suite = load_suite(folder)
+    calls = _counting(monkeypatch)
+    run_policy(load_policy(str(folder / "policy.yaml")), [suite])
+    run_policy(load_policy(str(folder / "candidate.yaml")), [suite])
+    traffic_seeds = {r.when.traffic.seed for r in load_policy(str(folder / "policy.yaml")).spec.rules if r.when.traffic}
+    assert sorted(set(calls)) == sorted(traffic_seeds)
+    assert len(calls) == len(set(calls))  # each (suite, seed) hashed once over both runs
