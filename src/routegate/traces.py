@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from routegate.providers.base import ERROR_NAMES
 from routegate.replay import Replay
@@ -42,14 +41,20 @@ def slice_columns(suite: Suite) -> list[str]:
 
 
 def models_tried(result: Replay) -> pa.ListArray:
-    """Per request, the model ids it called, in call order."""
-    request = result.attempts.column("request").to_numpy()
-    order = np.argsort(request, kind="stable")
-    model = result.attempts.column("model").combine_chunks()
-    names = model.dictionary.take(pa.array(model.indices.to_numpy(zero_copy_only=False)[order]))
+    """Per request, the model ids it called, in call order.
+
+    A request's k-th call has ``attempt == k`` (0-based, no gaps: every step of the replay calls
+    each pending request once), so its place in the flattened lists is the request's offset plus
+    ``attempt``: one scatter, no sort.
+    """
+    attempts = result.attempts
     offsets = np.zeros(result.n_attempts.size + 1, dtype=np.int32)
     np.cumsum(result.n_attempts, out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), names)
+    slot = offsets[attempts.column("request").to_numpy()] + attempts.column("attempt").to_numpy()
+    model = attempts.column("model").combine_chunks()
+    codes = np.empty(attempts.num_rows, dtype=np.int32)
+    codes[slot] = model.indices.to_numpy(zero_copy_only=False)
+    return pa.ListArray.from_arrays(pa.array(offsets), model.dictionary.take(pa.array(codes)))
 
 
 def build_traces(suite: Suite, result: Replay, quality: np.ndarray) -> pa.Table:
@@ -57,12 +62,8 @@ def build_traces(suite: Suite, result: Replay, quality: np.ndarray) -> pa.Table:
     n = suite.examples.num_rows
     tiers = pa.array(list(result.plan.tiers), pa.string())
     models = pa.array(list(result.models), pa.string())
-    answered = result.final_model >= 0
-    final_model = pc.if_else(
-        pa.array(answered),
-        models.take(pa.array(np.where(answered, result.final_model, 0))),
-        pa.scalar(None, pa.string()),
-    )
+    # A null index takes a null: one pass gives the answering model's name, or null when none answered.
+    final_model = models.take(pa.array(result.final_model.astype(np.int32), mask=result.final_model < 0))
     codes = np.where(result.failed, result.last_error, 0).astype(np.int32)
     error_kind = pa.array(list(ERROR_NAMES), pa.string()).take(pa.array(codes))
     columns: dict[str, pa.Array | pa.ChunkedArray] = {

@@ -1,0 +1,45 @@
+"""The traces table's derived columns, checked against a plain per-call reading of the attempts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from routegate.pipeline import RunOptions, SuiteRun, replay_suite
+from routegate.policy import load_policy
+from routegate.suite import load_suite
+from routegate.synth import write_synthetic_suite
+from routegate.traces import models_tried
+
+
+@pytest.fixture(scope="module", params=["policy.yaml", "candidate.yaml"])
+def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
+    folder: Path = write_synthetic_suite(tmp_path_factory.mktemp("traces") / "s", 2500, seed=13)
+    return replay_suite(load_policy(str(folder / request.param)), load_suite(folder), RunOptions())
+
+
+def test_models_tried_lists_each_requests_calls_in_call_order(run: SuiteRun) -> None:
+    attempts = run.replay.attempts.to_pylist()
+    assert max(a["attempt"] for a in attempts) >= 2  # escalations and fallbacks are exercised
+    expected: list[list[str]] = [[] for _ in range(run.traces.num_rows)]
+    for a in sorted(attempts, key=lambda a: (a["request"], a["start_ms"], a["attempt"])):
+        expected[a["request"]].append(a["model"])
+    assert models_tried(run.replay).to_pylist() == expected
+    assert run.traces.column("models_tried").to_pylist() == expected
+    assert run.traces.column("attempts").to_pylist() == [len(e) for e in expected]
+
+
+def test_final_model_is_the_answering_call_or_null(run: SuiteRun) -> None:
+    attempts = run.replay.attempts.column("model").to_pylist()
+    final = run.replay.final_attempt
+    names = run.traces.column("final_model").to_pylist()
+    failed = run.traces.column("error").to_numpy(zero_copy_only=False)
+    assert failed.any()
+    assert not failed.all()
+    for i, name in enumerate(names):
+        assert name == (attempts[final[i]] if final[i] >= 0 else None)
+    assert np.array_equal(np.array([n is None for n in names]), failed)
+    assert str(run.traces.schema.field("final_model").type) == "string"
+    assert str(run.traces.schema.field("models_tried").type) == "list<item: string>"
