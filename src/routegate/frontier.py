@@ -62,9 +62,9 @@ def single_model_points(suites: Sequence[Suite], template: Policy, *, seed: int)
     points = []
     for model in fully_recorded_models(suites, template.catalog):
         rows = [o.models.index(model) for o in outcomes]
-        quality = np.concatenate([o.quality[r] for o, r in zip(outcomes, rows, strict=True)])
-        cost = np.concatenate([o.cost[r] for o, r in zip(outcomes, rows, strict=True)])
-        latency = np.concatenate([o.latency[r] for o, r in zip(outcomes, rows, strict=True)])
+        quality = _joined([o.quality[r] for o, r in zip(outcomes, rows, strict=True)])
+        cost = _joined([o.cost[r] for o, r in zip(outcomes, rows, strict=True)])
+        latency = _joined([o.latency[r] for o, r in zip(outcomes, rows, strict=True)])
         scored = quality[np.isfinite(quality)]
         n = quality.size
         points.append(
@@ -78,6 +78,11 @@ def single_model_points(suites: Sequence[Suite], template: Policy, *, seed: int)
             }
         )
     return points
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The suites' rows end to end (one suite: that row itself, read-only use, no copy)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[int]:
