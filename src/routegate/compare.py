@@ -12,9 +12,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.measure import LATENCY_QS, Columns, answered_by_tier, columns, flag_count, state_counts
 from routegate.pii import redact_text
 from routegate.pipeline import RunResult, describe_policy
-from routegate.stats import BOOTSTRAP_MAX_N, DEFAULT_SEED, bootstrap_index, paired_mean_delta, paired_percentile_deltas
+from routegate.stats import (
+    BOOTSTRAP_MAX_N,
+    DEFAULT_SEED,
+    PercentileDelta,
+    bootstrap_index,
+    order_statistic_deltas,
+    paired_mean_delta,
+    paired_percentile_deltas,
+    percentiles_with_ci_from,
+)
 
 COMPARISON_SCHEMA = 1
 TOP_EXAMPLES = 10
@@ -24,25 +34,7 @@ TEXT_LIMIT = 2000
 FAILED = "(failed)"
 
 
-class _Arrays:
-    """The columns a comparison needs, pulled out of Arrow once."""
-
-    def __init__(self, traces: pa.Table, tiers: tuple[str, ...]) -> None:
-        def num(name: str) -> np.ndarray:
-            return np.asarray(
-                pc.fill_null(traces.column(name), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
-            )
-
-        self.quality = num("quality")
-        self.cost = num("cost_usd")
-        self.latency = num("latency_ms")
-        self.error = np.asarray(traces.column("error").to_numpy(zero_copy_only=False), dtype=bool)
-        self.breach = np.asarray(traces.column("privacy_breach").to_numpy(zero_copy_only=False), dtype=bool)
-        idx = pc.index_in(traces.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
-        self.tier = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-
-def _delta_block(b: _Arrays, c: _Arrays, rows: np.ndarray | slice, tiers: tuple[str, ...], seed: int) -> dict[str, Any]:
+def _delta_block(b: Columns, c: Columns, rows: np.ndarray | slice, tiers: tuple[str, ...], seed: int) -> dict[str, Any]:
     qb, qc = b.quality[rows], c.quality[rows]
     n = int(qb.size)
     # One set of resamples per group, shared by every bootstrapped metric (small groups only).
@@ -50,12 +42,10 @@ def _delta_block(b: _Arrays, c: _Arrays, rows: np.ndarray | slice, tiers: tuple[
     quality = paired_mean_delta(qb, qc, seed=seed, index=index)
     cb, cc = b.cost[rows], c.cost[rows]
     cost = paired_mean_delta(cb * 1000, cc * 1000, seed=seed, index=index)
-    eb, ec = b.error[rows].astype(np.float64), c.error[rows].astype(np.float64)
+    eb, ec = b.flag("error")[rows].astype(np.float64), c.flag("error")[rows].astype(np.float64)
     errors = paired_mean_delta(eb, ec, seed=seed, index=index)
-    lb, lc = b.latency[rows], c.latency[rows]
     latency = {}
-    qs = (50, 95, 99)
-    for q, d in zip(qs, paired_percentile_deltas(lb, lc, qs, seed=seed, index=index), strict=True):
+    for q, d in zip(LATENCY_QS, _latency_deltas(b, c, rows, n, seed=seed, index=index), strict=True):
         latency[f"p{q}"] = {
             "baseline": d.baseline,
             "candidate": d.candidate,
@@ -65,8 +55,9 @@ def _delta_block(b: _Arrays, c: _Arrays, rows: np.ndarray | slice, tiers: tuple[
         }
     base_cost = float(cb.sum()) / n * 1000 if n else float("nan")
     cand_cost = float(cc.sum()) / n * 1000 if n else float("nan")
-    mix_b = np.bincount(b.tier[rows][(eb == 0) & (b.tier[rows] >= 0)], minlength=len(tiers))
-    mix_c = np.bincount(c.tier[rows][(ec == 0) & (c.tier[rows] >= 0)], minlength=len(tiers))
+    counts_b = state_counts(b.states(tiers)[rows], len(tiers))
+    counts_c = state_counts(c.states(tiers)[rows], len(tiers))
+    mix_b, mix_c = answered_by_tier(counts_b), answered_by_tier(counts_c)
     mix = {
         t: {
             "baseline": float(mix_b[i] / n) if n else 0.0,
@@ -105,8 +96,25 @@ def _delta_block(b: _Arrays, c: _Arrays, rows: np.ndarray | slice, tiers: tuple[
             "ci_method": errors.method,
         },
         "tier_mix": mix,
-        "privacy_breaches": {"baseline": int(b.breach[rows].sum()), "candidate": int(c.breach[rows].sum())},
+        "privacy_breaches": {
+            "baseline": flag_count(counts_b, "privacy_breach"),
+            "candidate": flag_count(counts_c, "privacy_breach"),
+        },
     }
+
+
+def _latency_deltas(
+    b: Columns, c: Columns, rows: np.ndarray | slice, n: int, *, seed: int, index: np.ndarray | None
+) -> list[PercentileDelta]:
+    """:func:`paired_percentile_deltas` of a group's latencies. Large groups with every latency finite in
+    both runs (so that pairing drops no row) reuse the order statistics each run's summary took."""
+    if n > BOOTSTRAP_MAX_N and b.latency_finite and c.latency_finite:
+        order_b = b.latency_order(rows, share=True)
+        order_c = c.latency_order(rows, share=True)
+        return order_statistic_deltas(
+            percentiles_with_ci_from(order_b, LATENCY_QS), percentiles_with_ci_from(order_c, LATENCY_QS)
+        )
+    return paired_percentile_deltas(b.latency[rows], c.latency[rows], LATENCY_QS, seed=seed, index=index)
 
 
 def tier_shift(b: pa.Table, c: pa.Table, tiers: tuple[str, ...]) -> dict[str, Any]:
@@ -114,10 +122,9 @@ def tier_shift(b: pa.Table, c: pa.Table, tiers: tuple[str, ...]) -> dict[str, An
     labels = [*tiers, FAILED]
 
     def codes(t: pa.Table) -> np.ndarray:
-        idx = pc.index_in(t.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
-        code = np.asarray(pc.fill_null(idx, len(tiers)).to_numpy(zero_copy_only=False), dtype=np.int64)
-        failed = np.asarray(t.column("error").to_numpy(zero_copy_only=False), dtype=bool)
-        return np.where(failed, len(tiers), code)
+        cols = columns(t)
+        code = cols.tier(tiers)
+        return np.where(cols.flag("error") | (code < 0), len(tiers), code)
 
     k = len(labels)
     matrix = np.bincount(codes(b) * k + codes(c), minlength=k * k).reshape(k, k)
@@ -198,7 +205,7 @@ def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) 
     if b.num_rows != c.num_rows or not b.column("example_id").equals(c.column("example_id")):
         raise RuntimeError("baseline and candidate traces are not aligned; both runs must replay the same suites")
     tiers = tuple(dict.fromkeys([*base.summary["tiers"], *cand.summary["tiers"]]))
-    ab, ac = _Arrays(b, tiers), _Arrays(c, tiers)
+    ab, ac = columns(b), columns(c)
     deltas: dict[str, Any] = {"overall": _delta_block(ab, ac, slice(None), tiers, seed)}
     groups = base.groups
     deltas["by_suite"] = {k: _delta_block(ab, ac, rows, tiers, seed) for k, rows in groups["suite"].items()}

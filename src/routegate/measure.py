@@ -7,64 +7,168 @@ passes over the data whatever the number of groups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import weakref
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.stats import DEFAULT_SEED, mean_ci, percentiles
+from routegate.stats import DEFAULT_SEED, OrderStatistics, ci_ranks, mean_ci, percentile_ranks, percentiles_from
 
 Metrics = dict[str, Any]
 NO_VALUE = "(none)"
 """Group key of requests with no value in a slice column (e.g. from a suite that lacks the column)."""
 
 
-@dataclass(frozen=True)
-class _Columns:
-    quality: np.ndarray
-    cost: np.ndarray
-    latency: np.ndarray
-    escalated: np.ndarray
-    fell_back: np.ndarray
-    error: np.ndarray
-    breach: np.ndarray
-    conf_missing: np.ndarray
-    tier: np.ndarray
-    """int: index into the tiers tuple of the tier that answered (or was tried last)."""
-
-    @classmethod
-    def of(cls, traces: pa.Table, tiers: tuple[str, ...]) -> _Columns:
-        def flag(name: str) -> np.ndarray:
-            return np.asarray(traces.column(name).to_numpy(zero_copy_only=False), dtype=bool)
-
-        tier = pc.index_in(traces.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
-        return cls(
-            quality=np.asarray(
-                pc.fill_null(traces.column("quality"), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
-            ),
-            cost=traces.column("cost_usd").to_numpy(),
-            latency=traces.column("latency_ms").to_numpy(),
-            escalated=flag("escalated"),
-            fell_back=flag("fell_back"),
-            error=flag("error"),
-            breach=flag("privacy_breach"),
-            conf_missing=flag("confidence_missing"),
-            tier=np.asarray(pc.fill_null(tier, -1).to_numpy(zero_copy_only=False), dtype=np.int64),
-        )
+LATENCY_QS = (50, 95, 99)
+"""Latency percentiles reported by a summary and compared by a gate."""
+FLAG_NAMES = ("escalated", "fell_back", "error", "privacy_breach", "confidence_missing")
+"""Boolean trace columns packed into the low bits of :meth:`Columns.states` (bit i: ``FLAG_NAMES[i]``)."""
+_FLAGS = 1 << len(FLAG_NAMES)
 
 
-def _metrics(c: _Columns, rows: np.ndarray | slice, tiers: tuple[str, ...], seed: int) -> Metrics:
+def _flag_bit(name: str) -> int:
+    return 1 << FLAG_NAMES.index(name)
+
+
+def latency_ranks(n: int) -> set[int]:
+    """Every latency order statistic anybody reads for a group of ``n``: a summary's percentiles and a
+    comparison's order-statistic CIs, so that one partial sort serves both."""
+    return percentile_ranks(n, LATENCY_QS) | ci_ranks(n, LATENCY_QS)
+
+
+class Columns:
+    """The numeric columns of one traces table, pulled out of Arrow once and shared by ``measure`` and
+    ``compare_runs`` (see :func:`columns`), with memoised per-tier codes and per-group latency order
+    statistics (the partial sorts are most of the cost of both)."""
+
+    def __init__(self, traces: pa.Table) -> None:
+        def num(name: str) -> np.ndarray:
+            return np.asarray(
+                pc.fill_null(traces.column(name), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
+            )
+
+        self._traces = weakref.ref(traces)
+        self.n = traces.num_rows
+        self.quality = num("quality")
+        self.cost = num("cost_usd")
+        self.latency = num("latency_ms")
+        self.latency_finite = bool(np.isfinite(self.latency).all())
+        # int64 (np.intp here), so that np.bincount over states derived from it needs no cast.
+        flags = np.zeros(self.n, dtype=np.int64)
+        for bit, name in enumerate(FLAG_NAMES):
+            flags |= np.asarray(traces.column(name).to_numpy(zero_copy_only=False), dtype=bool).astype(np.int64) << bit
+        self.flags = flags
+        self._flag: dict[str, np.ndarray] = {}
+        self._tiers: dict[tuple[str, ...], np.ndarray] = {}
+        self._states: dict[tuple[str, ...], np.ndarray] = {}
+        self._latency: dict[int, tuple[np.ndarray | None, OrderStatistics]] = {}
+        self._lock = threading.Lock()
+
+    def flag(self, name: str) -> np.ndarray:
+        """Boolean column ``name`` (one of :data:`FLAG_NAMES`), memoised: a comparison reads ``error`` per group."""
+        with self._lock:
+            found = self._flag.get(name)
+        if found is None:
+            found = (self.flags & _flag_bit(name)) != 0
+            with self._lock:
+                self._flag[name] = found
+        return found
+
+    def tier(self, tiers: tuple[str, ...]) -> np.ndarray:
+        """Per row, the index in ``tiers`` of ``final_tier`` (-1: none or not listed)."""
+        with self._lock:
+            if tiers not in self._tiers:
+                traces = self._traces()
+                assert traces is not None  # the table owns this object (see columns())
+                idx = pc.index_in(traces.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
+                self._tiers[tiers] = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+            return self._tiers[tiers]
+
+    def states(self, tiers: tuple[str, ...]) -> np.ndarray:
+        """Per row, ``flags + 32 * (tier + 1)``: one small integer from which a single ``np.bincount`` per
+        group yields every count a summary or comparison reports (flags, tier mix), instead of one
+        fancy-indexing pass per column and group. Decode the counts with :func:`state_counts`."""
+        with self._lock:
+            found = self._states.get(tiers)
+        if found is None:
+            found = self.flags + _FLAGS * (self.tier(tiers) + 1)
+            with self._lock:
+                self._states[tiers] = found
+        return found
+
+    def latency_order(self, rows: np.ndarray | slice, *, share: bool) -> OrderStatistics:
+        """Latency order statistics of a group (:func:`latency_ranks`), one partial sort per group.
+
+        ``share``: memoise under the group's row-index array (``rows`` is kept alive with the result, so
+        its id cannot be reused); the groups of a gate's ``Groups`` are the same objects in both
+        summaries and in the comparison. A group of every row is memoised once, whatever its key.
+        """
+        whole = isinstance(rows, slice) or rows.size == self.n
+        key = -1 if whole else id(rows)
+        with self._lock:
+            found = self._latency.get(key)
+        if found is not None:
+            return found[1]
+        order = OrderStatistics.of(self.latency if whole else self.latency[rows], latency_ranks)
+        if share or whole:
+            with self._lock:
+                self._latency[key] = (rows if isinstance(rows, np.ndarray) else None, order)
+        return order
+
+
+_COLUMNS: dict[int, tuple[weakref.ref[pa.Table], Columns]] = {}
+_COLUMNS_LOCK = threading.Lock()
+
+
+def columns(traces: pa.Table) -> Columns:
+    """The :class:`Columns` of ``traces``, memoised for as long as the table lives: a gate measures each
+    run and then compares both, all from the same tables."""
+    key = id(traces)
+    with _COLUMNS_LOCK:
+        entry = _COLUMNS.get(key)
+        if entry is not None and entry[0]() is traces:
+            return entry[1]
+    made = Columns(traces)
+
+    def forget(_: object, key: int = key) -> None:
+        with _COLUMNS_LOCK:
+            _COLUMNS.pop(key, None)
+
+    with _COLUMNS_LOCK:
+        _COLUMNS[key] = (weakref.ref(traces, forget), made)
+    return made
+
+
+def state_counts(states: np.ndarray, n_tiers: int) -> np.ndarray:
+    """``counts[tier + 1, flags]`` of a group's :meth:`Columns.states` (row 0: no tier)."""
+    return np.bincount(states, minlength=_FLAGS * (n_tiers + 1)).reshape(n_tiers + 1, _FLAGS)
+
+
+def flag_count(counts: np.ndarray, name: str) -> int:
+    """Rows of a :func:`state_counts` table with flag ``name`` set."""
+    with_flag = (np.arange(_FLAGS) & _flag_bit(name)) != 0
+    return int(counts[:, with_flag].sum())
+
+
+def answered_by_tier(counts: np.ndarray) -> np.ndarray:
+    """Per tier, the rows of a :func:`state_counts` table it answered (not failed)."""
+    ok = (np.arange(_FLAGS) & _flag_bit("error")) == 0
+    answered: np.ndarray = counts[1:, ok].sum(axis=1)
+    return answered
+
+
+def _metrics(c: Columns, rows: np.ndarray | slice, tiers: tuple[str, ...], seed: int, *, share: bool) -> Metrics:
     quality = mean_ci(c.quality[rows], seed=seed)
-    error = c.error[rows]
-    n = int(error.size)
+    counts = state_counts(c.states(tiers)[rows], len(tiers))
+    n = int(counts.sum())
     cost = float(c.cost[rows].sum())
-    answered_tier = c.tier[rows][~error]
-    counts = np.bincount(answered_tier[answered_tier >= 0], minlength=len(tiers))
+    answered = answered_by_tier(counts)
 
-    def rate(flags: np.ndarray) -> float:
-        return float(np.count_nonzero(flags) / n) if n else 0.0
+    def rate(name: str) -> float:
+        return float(flag_count(counts, name) / n) if n else 0.0
 
     return {
         "n": n,
@@ -76,14 +180,14 @@ def _metrics(c: _Columns, rows: np.ndarray | slice, tiers: tuple[str, ...], seed
         },
         "cost_usd": cost,
         "cost_per_1k_usd": cost / n * 1000 if n else float("nan"),
-        "latency_ms": percentiles(c.latency[rows]),
-        "tier_mix": {t: float(counts[i] / n) if n else 0.0 for i, t in enumerate(tiers)},
-        "escalation_rate": rate(c.escalated[rows]),
-        "fallback_rate": rate(c.fell_back[rows]),
-        "error_rate": rate(error),
-        "privacy_breaches": int(np.count_nonzero(c.breach[rows])),
-        "privacy_breach_rate": rate(c.breach[rows]),
-        "confidence_missing": int(np.count_nonzero(c.conf_missing[rows])),
+        "latency_ms": percentiles_from(c.latency_order(rows, share=share), LATENCY_QS),
+        "tier_mix": {t: float(answered[i] / n) if n else 0.0 for i, t in enumerate(tiers)},
+        "escalation_rate": rate("escalated"),
+        "fallback_rate": rate("fell_back"),
+        "error_rate": rate("error"),
+        "privacy_breaches": flag_count(counts, "privacy_breach"),
+        "privacy_breach_rate": rate("privacy_breach"),
+        "confidence_missing": flag_count(counts, "confidence_missing"),
     }
 
 
@@ -133,14 +237,17 @@ def measure(
 ) -> Metrics:
     """Overall, per-suite, per-tier (the tier that answered) and per-slice metrics."""
     groups = groups if groups is not None else slice_groups(traces, slices)
-    c = _Columns.of(traces, tiers)
-    out: Metrics = {"overall": _metrics(c, slice(None), tiers, seed)}
-    out["by_suite"] = {k: _metrics(c, rows, tiers, seed) for k, rows in groups["suite"].items()}
+    c = columns(traces)
+    tier = c.tier(tiers)
+    out: Metrics = {"overall": _metrics(c, slice(None), tiers, seed, share=True)}
+    out["by_suite"] = {k: _metrics(c, rows, tiers, seed, share=True) for k, rows in groups["suite"].items()}
     out["by_tier"] = {
-        t: _metrics(c, rows, tiers, seed) for i, t in enumerate(tiers) if (rows := np.flatnonzero(c.tier == i)).size
+        t: _metrics(c, rows, tiers, seed, share=False)
+        for i, t in enumerate(tiers)
+        if (rows := np.flatnonzero(tier == i)).size
     }
     out["by_slice"] = {
-        name: {k: _metrics(c, rows, tiers, seed) for k, rows in groups[name].items()}
+        name: {k: _metrics(c, rows, tiers, seed, share=True) for k, rows in groups[name].items()}
         for name in slices
         if name in groups and name != "suite"
     }

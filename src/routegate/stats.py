@@ -10,6 +10,7 @@ agree near it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +61,60 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...] = (50, 95, 99)) -> dic
         return {f"p{q:g}": float("nan") for q in qs}
     found = np.percentile(x, qs)
     return {f"p{q:g}": float(v) for q, v in zip(qs, found, strict=True)}
+
+
+def _linear_plan(n: int, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rank below, rank above, weight) of each q, computed as ``np.percentile`` (method ``linear``) does,
+    operation for operation, so that :func:`percentiles_from` returns its very floats."""
+    virtual = (n - 1) * np.true_divide(qs, 100)
+    below = np.floor(virtual)
+    above = below + 1
+    # np.percentile takes the maximum (index -1) for positions at or past the last element.
+    below[virtual >= n - 1] = n - 1
+    above[virtual >= n - 1] = n - 1
+    return below.astype(np.intp), above.astype(np.intp), virtual - np.where(virtual >= n - 1, -1, below)
+
+
+def percentile_ranks(n: int, qs: tuple[float, ...]) -> set[int]:
+    """The order statistics (0-based ranks) :func:`percentiles_from` reads for a sample of ``n``."""
+    below, above, _ = _linear_plan(n, qs)
+    return {int(r) for r in (*below, *above)}
+
+
+def percentiles_from(order: OrderStatistics, qs: tuple[float, ...]) -> dict[str, float]:
+    """:func:`percentiles` from order statistics taken earlier (``order`` must hold :func:`percentile_ranks`)."""
+    if order.n == 0:
+        return {f"p{q:g}": float("nan") for q in qs}
+    below, above, gamma = _linear_plan(order.n, qs)
+    a = np.array([order.values[int(r)] for r in below], dtype=np.float64)
+    b = np.array([order.values[int(r)] for r in above], dtype=np.float64)
+    # numpy's _lerp: from below for weights < 0.5, from above otherwise (monotone and exact at the ends).
+    diff = b - a
+    found = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+    return {f"p{q:g}": float(v) for q, v in zip(qs, found, strict=True)}
+
+
+@dataclass(frozen=True)
+class OrderStatistics:
+    """Some order statistics of a sample's finite values: ``values[k]`` is the k-th smallest (0-based).
+
+    One ``np.partition`` with every rank a caller needs costs about as much as one with a single rank,
+    so a run's summary percentiles and a comparison's order-statistic CIs share one partial sort.
+    """
+
+    n: int
+    values: dict[int, float]
+
+    @classmethod
+    def of(cls, values: np.ndarray, ranks_for: Callable[[int], set[int]]) -> OrderStatistics:
+        """``ranks_for(n)``: the ranks to keep, given the number ``n`` of finite values."""
+        x = np.asarray(values, dtype=np.float64)
+        if not np.isfinite(x).all():
+            x = x[np.isfinite(x)]
+        n = int(x.size)
+        ranks = sorted(ranks_for(n)) if n else []
+        part = np.partition(x, ranks) if ranks else x
+        return cls(n, {k: float(part[k]) for k in ranks})
 
 
 Z_ONE_SIDED_95 = 1.6448536269514722
@@ -151,35 +206,42 @@ def bootstrap_means(
     return means
 
 
-def percentiles_with_ci(values: np.ndarray, qs: tuple[float, ...]) -> list[tuple[float, float, float]]:
-    """Per q: (estimate, low, high): the percentile (linear interpolation, as ``np.percentile``) with a
-    distribution-free 95% CI from order statistics, from one partial sort of the data.
+def _ci_plan(n: int, q: float) -> tuple[float, int, int, int, int]:
+    """(position, rank below, rank above, CI low rank, CI high rank) of percentile ``q`` of ``n`` values.
 
     The CI's ranks come from the normal approximation to Binomial(n, q/100):
     ``n*p -/+ 1.96*sqrt(n*p*(1-p))``, clipped to the sample.
     """
-    x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    n = x.size
-    if n == 0:
+    p = q / 100.0
+    pos = (n - 1) * p
+    half = Z95 * math.sqrt(n * p * (1 - p))
+    lo_rank = int(max(0, math.floor(n * p - half) - 1))
+    hi_rank = int(min(n - 1, math.ceil(n * p + half)))
+    return pos, math.floor(pos), math.ceil(pos), lo_rank, hi_rank
+
+
+def ci_ranks(n: int, qs: tuple[float, ...]) -> set[int]:
+    """The order statistics (0-based ranks) :func:`percentiles_with_ci_from` reads for a sample of ``n``."""
+    return {r for q in qs for r in _ci_plan(n, q)[1:]}
+
+
+def percentiles_with_ci_from(order: OrderStatistics, qs: tuple[float, ...]) -> list[tuple[float, float, float]]:
+    """:func:`percentiles_with_ci` from order statistics taken earlier (``order`` must hold :func:`ci_ranks`)."""
+    if order.n == 0:
         return [(float("nan"), float("nan"), float("nan")) for _ in qs]
-    plan = []
-    ranks: set[int] = set()
-    for q in qs:
-        p = q / 100.0
-        pos = (n - 1) * p
-        lo_pos, hi_pos = math.floor(pos), math.ceil(pos)
-        half = Z95 * math.sqrt(n * p * (1 - p))
-        lo_rank = int(max(0, math.floor(n * p - half) - 1))
-        hi_rank = int(min(n - 1, math.ceil(n * p + half)))
-        plan.append((pos, lo_pos, hi_pos, lo_rank, hi_rank))
-        ranks |= {lo_pos, hi_pos, lo_rank, hi_rank}
-    part = np.partition(x, sorted(ranks))
+    at = order.values
     out = []
-    for pos, lo_pos, hi_pos, lo_rank, hi_rank in plan:
-        estimate = part[lo_pos] + (part[hi_pos] - part[lo_pos]) * (pos - lo_pos)
-        out.append((float(estimate), float(part[lo_rank]), float(part[hi_rank])))
+    for pos, lo_pos, hi_pos, lo_rank, hi_rank in (_ci_plan(order.n, q) for q in qs):
+        estimate = at[lo_pos] + (at[hi_pos] - at[lo_pos]) * (pos - lo_pos)
+        out.append((float(estimate), at[lo_rank], at[hi_rank]))
     return out
+
+
+def percentiles_with_ci(values: np.ndarray, qs: tuple[float, ...]) -> list[tuple[float, float, float]]:
+    """Per q: (estimate, low, high): the percentile (linear interpolation, as ``np.percentile``) with a
+    distribution-free 95% CI from order statistics (see :func:`_ci_plan`), from one partial sort of the data.
+    """
+    return percentiles_with_ci_from(OrderStatistics.of(values, lambda n: ci_ranks(n, qs)), qs)
 
 
 def percentile_ci(values: np.ndarray, q: float) -> tuple[float, float, float]:
@@ -222,10 +284,7 @@ def paired_percentile_deltas(
     if n == 0:
         return [PercentileDelta(nan, nan, nan, nan, nan, "exact") for _ in qs]
     if n > BOOTSTRAP_MAX_N:
-        out = []
-        for (eb, bl, bh), (ec, cl, ch) in zip(percentiles_with_ci(b, qs), percentiles_with_ci(c, qs), strict=True):
-            out.append(PercentileDelta(eb, ec, ec - eb, cl - bh, ch - bl, "order-statistics"))
-        return out
+        return order_statistic_deltas(percentiles_with_ci(b, qs), percentiles_with_ci(c, qs))
     pb, pc_ = np.percentile(b, qs), np.percentile(c, qs)
     idx = index if index is not None else bootstrap_index(n, seed=seed)
     draws = np.percentile(c[idx], qs, axis=1) - np.percentile(b[idx], qs, axis=1)
@@ -235,6 +294,17 @@ def paired_percentile_deltas(
             float(pb[k]), float(pc_[k]), float(pc_[k] - pb[k]), float(bounds[0, k]), float(bounds[1, k]), "bootstrap"
         )
         for k in range(len(qs))
+    ]
+
+
+def order_statistic_deltas(
+    baseline: list[tuple[float, float, float]], candidate: list[tuple[float, float, float]]
+) -> list[PercentileDelta]:
+    """Per q, from both runs' :func:`percentiles_with_ci`: the difference, with the two order-statistic CIs
+    combined conservatively (``[lo_c - hi_b, hi_c - lo_b]``)."""
+    return [
+        PercentileDelta(eb, ec, ec - eb, cl - bh, ch - bl, "order-statistics")
+        for (eb, bl, bh), (ec, cl, ch) in zip(baseline, candidate, strict=True)
     ]
 
 

@@ -1,0 +1,137 @@
+"""Summaries and comparisons share one pull of the columns and one partial sort per group: same numbers
+as computing each from the raw arrays."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from routegate import measure as measure_module
+from routegate.compare import _latency_deltas
+from routegate.measure import LATENCY_QS, columns, group_rows, latency_ranks, measure
+from routegate.stats import (
+    BOOTSTRAP_MAX_N,
+    OrderStatistics,
+    ci_ranks,
+    paired_percentile_deltas,
+    percentile_ranks,
+    percentiles,
+    percentiles_from,
+    percentiles_with_ci,
+)
+
+TIERS = ("fast", "balanced", "reasoning")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 99, 100, 101, 1999, 2001, 12345])
+@pytest.mark.parametrize("ties", [False, True])
+def test_percentiles_from_order_statistics_are_numpys_floats(n: int, ties: bool) -> None:
+    rng = np.random.default_rng(n)
+    x = rng.lognormal(6, 1, n)
+    if ties:
+        x = np.round(x / 50) * 50
+    qs = (0, 1, 25, 50, 90, 95, 99, 99.9, 100)
+    order = OrderStatistics.of(x, lambda m: percentile_ranks(m, qs))
+    expected = np.percentile(x, qs)
+    found = percentiles_from(order, qs)
+    # Bit for bit: a summary must not change when its percentiles come from a shared partial sort.
+    assert [v.hex() for v in found.values()] == [float(v).hex() for v in expected]
+    assert found == percentiles(x, qs)
+
+
+def test_order_statistics_skip_non_finite_values_like_percentiles() -> None:
+    x = np.array([5.0, np.nan, 1.0, np.inf, 3.0, 2.0])
+    order = OrderStatistics.of(x, lambda m: percentile_ranks(m, LATENCY_QS))
+    assert order.n == 4
+    assert percentiles_from(order, LATENCY_QS) == percentiles(x, LATENCY_QS)
+    empty = OrderStatistics.of(np.array([np.nan]), lambda m: percentile_ranks(m, LATENCY_QS))
+    assert empty.n == 0
+    assert all(np.isnan(v) for v in percentiles_from(empty, LATENCY_QS).values())
+
+
+def test_percentile_cis_are_the_order_statistics_of_the_sorted_sample() -> None:
+    x = np.random.default_rng(3).exponential(100, 5000)
+    s = np.sort(x)
+    for q, (est, lo, hi) in zip(LATENCY_QS, percentiles_with_ci(x, LATENCY_QS), strict=True):
+        assert est == pytest.approx(np.percentile(x, q), rel=1e-12)
+        assert lo <= est <= hi
+        ranks = sorted(r for r in ci_ranks(x.size, (q,)))
+        assert lo == s[ranks[0]]
+        assert hi == s[ranks[-1]]
+    assert ci_ranks(x.size, LATENCY_QS) <= latency_ranks(x.size)
+
+
+def traces(n: int, seed: int, *, latency_nan: bool = False) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    quality = rng.random(n).round(1)
+    latency = rng.lognormal(6, 1, n)
+    if latency_nan:
+        latency[::97] = np.nan
+    tier = rng.choice(np.array([*TIERS, "unknown"]), n)
+    return pa.table(
+        {
+            "example_id": [f"e{i}" for i in range(n)],
+            "task_type": rng.choice(np.array(["code", "math", "qa"]), n),
+            "final_tier": pa.array(np.where(rng.random(n) < 0.05, None, tier), pa.string()),
+            "quality": pa.array(quality, mask=rng.random(n) < 0.1),
+            "cost_usd": rng.random(n) / 100,
+            "latency_ms": latency,
+            "escalated": rng.random(n) < 0.2,
+            "fell_back": rng.random(n) < 0.1,
+            "error": rng.random(n) < 0.05,
+            "privacy_breach": rng.random(n) < 0.01,
+            "confidence_missing": rng.random(n) < 0.03,
+        }
+    )
+
+
+def test_measure_counts_and_percentiles_match_direct_numpy() -> None:
+    t = traces(6000, 1)
+    out = measure(t, TIERS, ["task_type"], groups={"suite": {"s": np.arange(t.num_rows)}} | _slices(t))
+    tier = np.array(t.column("final_tier").to_pylist(), dtype=object)
+    error = t.column("error").to_numpy(zero_copy_only=False)
+    for label, rows in [("overall", np.arange(t.num_rows)), *_slices(t)["task_type"].items()]:
+        m = out["overall"] if label == "overall" else out["by_slice"]["task_type"][label]
+        n = rows.size
+        assert m["n"] == n
+        assert m["escalation_rate"] == np.count_nonzero(t.column("escalated").to_numpy(zero_copy_only=False)[rows]) / n
+        assert m["privacy_breaches"] == np.count_nonzero(
+            t.column("privacy_breach").to_numpy(zero_copy_only=False)[rows]
+        )
+        for name in TIERS:
+            assert m["tier_mix"][name] == np.count_nonzero((tier[rows] == name) & ~error[rows]) / n
+        assert m["latency_ms"] == percentiles(t.column("latency_ms").to_numpy()[rows])
+        assert m["cost_usd"] == float(t.column("cost_usd").to_numpy()[rows].sum())
+    assert set(out["by_tier"]) == set(TIERS)
+    assert out["by_tier"]["fast"]["n"] == np.count_nonzero(tier == "fast")
+
+
+def _slices(t: pa.Table) -> dict[str, dict[str, np.ndarray]]:
+    return {"task_type": group_rows(t.column("task_type"))}
+
+
+@pytest.mark.parametrize("latency_nan", [False, True])
+def test_shared_latency_order_statistics_give_the_paired_deltas_of_the_raw_arrays(latency_nan: bool) -> None:
+    b, c = traces(5000, 1, latency_nan=latency_nan), traces(5000, 2, latency_nan=latency_nan)
+    cb, cc = columns(b), columns(c)
+    rows = np.flatnonzero(np.arange(5000) % 2 == 0)
+    assert rows.size > BOOTSTRAP_MAX_N
+    measure(b, TIERS, [], groups={"suite": {"s": rows}})  # takes (and memoises) the order statistics
+    found = _latency_deltas(cb, cc, rows, rows.size, seed=1, index=None)
+    expected = paired_percentile_deltas(
+        b.column("latency_ms").to_numpy()[rows], c.column("latency_ms").to_numpy()[rows], LATENCY_QS
+    )
+    assert found == expected
+
+
+def test_columns_are_memoised_per_table_and_forgotten_with_it() -> None:
+    t = traces(100, 4)
+    assert columns(t) is columns(t)
+    assert columns(traces(100, 4)) is not columns(t)
+    before = len(measure_module._COLUMNS)
+    del t
+    gc.collect()
+    assert len(measure_module._COLUMNS) < before
