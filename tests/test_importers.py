@@ -45,7 +45,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def suites(built: dict[str, Path]) -> dict[str, Suite]:
-    return {name: load_suite(folder) for name, folder in built.items()}
+    return {name: load_suite(folder, defer=False) for name, folder in built.items()}
 
 
 def _quality(suite: Suite, model: str) -> pd.Series:
@@ -199,14 +199,14 @@ def test_failed_judgement_is_missing_not_zero(tmp_path: Path) -> None:
     j.loc[hit, "score"] = -1
     path.unlink()
     j.to_json(path, orient="records", lines=True)
-    suite = load_suite(routellm.import_mtbench(data, tmp_path / "out"))
+    suite = load_suite(routellm.import_mtbench(data, tmp_path / "out"), defer=False)
     q = _quality(suite, "mixtral-8x7b-instruct-v0.1")
     failed = f"mtbench-{j['question_id'].iloc[0]}-t2"
     assert np.isnan(q[failed])
     assert q.drop(failed).notna().all()
     assert (
         q.drop(failed)
-        .eq(_quality(load_suite(BUNDLED / "routellm-mtbench"), "mixtral-8x7b-instruct-v0.1").drop(failed))
+        .eq(_quality(load_suite(BUNDLED / "routellm-mtbench", defer=False), "mixtral-8x7b-instruct-v0.1").drop(failed))
         .all()
     )
 

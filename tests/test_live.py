@@ -93,7 +93,7 @@ def make(
         }
     )
     fallback = Fallback(retry=retry or Retry(), circuit_breaker=breaker)
-    prov = LiveProvider.build(factory, examples, ("m",), catalog(api, **(provider or {})), fallback)
+    prov = LiveProvider.build(factory, examples.column("messages"), ("m",), catalog(api, **(provider or {})), fallback)
     return prov, factory, clock
 
 
@@ -420,7 +420,7 @@ def test_missing_key_is_an_input_error_naming_the_variable_only() -> None:
 
     options = LiveOptions(env={}, transport=lambda n, c: httpx.MockTransport(lambda r: httpx.Response(200)))
     with LiveFactory(options) as factory, pytest.raises(InputError) as err:
-        LiveProvider.build(factory, pa.table({"messages": [[]]}), ("m",), catalog(), Fallback())
+        LiveProvider.build(factory, pa.table({"messages": [[]]}).column("messages"), ("m",), catalog(), Fallback())
     assert "RG_TEST_KEY" in str(err.value.problems[0].format())
 
 

@@ -48,3 +48,52 @@ def test_duplicates_mark_every_repeat_after_the_first(seed: int) -> None:
         expected.append(known and pair in seen)
         seen.add(pair)
     assert got.tolist() == expected
+
+
+def _hash_join(recordings: pa.Table, examples: pa.Table) -> RecordingKeys:
+    """The general path, whatever the layout: rows shuffled so no model-block layout is recognised."""
+    order = np.random.default_rng(0).permutation(recordings.num_rows)
+    keys = RecordingKeys.of(recordings.take(pa.array(order)), examples)
+    assert not keys.unique_pairs
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(order.size)
+    return RecordingKeys(example=keys.example[inverse], model=keys.model[inverse], models=keys.models)
+
+
+def test_model_blocks_give_the_hash_joins_keys() -> None:
+    ids = [f"e{i}" for i in range(50)]
+    examples = pa.table({"id": pa.array(ids)})
+    recordings = pa.table({"example_id": pa.array(ids * 3), "model": pa.array(["m1"] * 50 + ["m2"] * 50 + ["m3"] * 50)})
+    keys = RecordingKeys.of(recordings, examples)
+    assert keys.unique_pairs
+    reference = _hash_join(recordings, examples)
+    assert keys.example.tolist() == reference.example.tolist()
+    assert [keys.models[m] for m in keys.model] == [reference.models[m] for m in reference.model]
+    assert np.array_equal(keys.index(50, ("m2", "m3")), reference.index(50, ("m2", "m3")))
+    assert not keys.duplicates().any()
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["repeated model block", "mixed models in a block", "other example order", "missing recording", "null model"],
+)
+def test_layouts_that_are_not_model_blocks_take_the_hash_join(change: str) -> None:
+    ids = [f"e{i}" for i in range(6)]
+    example_id, model = ids * 2, ["m1"] * 6 + ["m2"] * 6
+    if change == "repeated model block":
+        model = ["m1"] * 12
+    elif change == "mixed models in a block":
+        model[3], model[9] = "m2", "m1"
+    elif change == "other example order":
+        example_id[6:] = ids[::-1]
+    elif change == "missing recording":
+        example_id, model = example_id[:-1], model[:-1]
+    else:
+        model[2] = None  # type: ignore[call-overload]
+    examples = pa.table({"id": pa.array(ids)})
+    recordings = pa.table({"example_id": pa.array(example_id), "model": pa.array(model, pa.string())})
+    keys = RecordingKeys.of(recordings, examples)
+    assert not keys.unique_pairs
+    rows = list(zip(example_id, model, strict=True))
+    assert keys.example.tolist() == [ids.index(e) for e in example_id]
+    assert keys.duplicates().tolist() == [pair in rows[:i] and pair[1] is not None for i, pair in enumerate(rows)]

@@ -313,3 +313,56 @@ def test_manifest_example_in_docs_is_valid(tmp_path: Path) -> None:
     loaded = load_suite(suite)
     assert loaded.name == "support-chat"
     assert loaded.manifest.slices == ("task_type", "sla")
+
+
+def _write_parquet(path: Path, rows: list[dict[str, object]], row_group_size: int) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=row_group_size)
+
+
+def test_text_columns_are_read_on_demand_from_the_same_file(tmp_path: Path) -> None:
+    """messages and response stay on disk until asked; whole, by rows, or per row group they match an eager load."""
+    examples = [example_row(i, input_tokens=10 + i, messages=_messages(f"prompt {i}", f"turn {i}")) for i in range(40)]
+    recordings = default_recordings(examples, ["gpt-small", "claude-mid"])
+    for i, row in enumerate(recordings):
+        row["response"] = None if i % 7 == 3 else f"answer {i}"
+    folder = write_suite(tmp_path / "s", examples, recordings)
+    _write_parquet(folder / "examples.parquet", examples, 16)  # several row groups
+    _write_parquet(folder / "recordings.parquet", recordings, 16)
+    lazy, eager = load_suite(folder), load_suite(folder, defer=False)
+    assert set(lazy.deferred) == {"messages", "response"}
+    assert "messages" not in lazy.examples.column_names
+    assert "response" not in lazy.recordings.column_names
+    assert lazy.sha256 == eager.sha256
+    rows = np.array([33, 2, 17, 2, 39])  # out of order, repeated, across row groups
+    for table, name in (("examples", "messages"), ("recordings", "response")):
+        expected = eager.examples if table == "examples" else eager.recordings
+        got = lazy.take(table, name, rows).to_pylist()  # type: ignore[arg-type]
+        assert got == [expected.column(name)[int(r)].as_py() for r in rows]
+        assert f"column:{table}:{name}" not in lazy.memo  # read by row group, not whole
+        assert lazy.column(table, name).to_pylist() == expected.column(name).to_pylist()  # type: ignore[arg-type]
+        assert lazy.whole(table).select(expected.column_names).equals(expected)  # type: ignore[arg-type]
+    for name in eager.examples.column_names:
+        if name != "messages":
+            assert lazy.examples.column(name).equals(eager.examples.column(name)), name
+
+
+def test_messages_load_eagerly_unless_statistics_prove_them_present(tmp_path: Path) -> None:
+    """An empty message list, a file without statistics, or no input_tokens: messages are read and checked."""
+    import pyarrow.parquet as pq
+
+    examples = [example_row(i, input_tokens=5) for i in range(4)]
+    folder = write_suite(tmp_path / "s", examples)
+    pq.write_table(pa.Table.from_pylist(examples), folder / "examples.parquet", write_statistics=False)
+    assert "messages" in load_suite(folder).examples.column_names
+    examples[2]["messages"] = None
+    _write_parquet(folder / "examples.parquet", examples, 2)
+    with pytest.raises(InputError) as info:
+        load_suite(folder)
+    (problem,) = info.value.problems
+    assert (problem.line, problem.field) == (3, "messages")
+    assert problem.col == list(examples[0]).index("messages") + 1
+    examples[2]["messages"] = []
+    _write_parquet(folder / "examples.parquet", examples, 2)
+    assert "messages" in load_suite(folder).examples.column_names  # allowed, but not provably non-empty

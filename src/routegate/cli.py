@@ -152,7 +152,7 @@ def coverage(policy: str, suite: str, limit: int) -> None:
     from routegate.suite import load_suite
 
     loaded_policy = load_policy(policy)
-    loaded_suite = load_suite(suite)
+    loaded_suite = load_suite(suite, defer=False)  # unlabelled requests need their messages for PII detection
     need = needed_pairs(loaded_suite.examples, loaded_policy.spec)
     missing = missing_pairs(loaded_suite.examples, loaded_suite.recordings, loaded_policy.spec)
     click.echo(f"{need.num_rows} (model, example) pairs could be needed; {missing.num_rows} have no recording")
@@ -468,7 +468,7 @@ def record(
 
     models = [m.strip() for arg in model_args for m in arg.split(",") if m.strip()]
     catalog, _ = load_catalog_source(parse_source(catalog_path))
-    suite = load_suite(suite_path)
+    suite = load_suite(suite_path, defer=False)  # every prompt is sent, every recording merged
     options = LiveOptions(stream=stream, max_tokens=max_tokens, temperature=temperature, deadline_s=deadline_s)
     stats = record_suite(
         suite,

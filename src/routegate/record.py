@@ -144,7 +144,7 @@ def record_suite(
     fallback = Fallback(retry=retry or Retry(max_attempts=3))
     made = failed = 0
     with LiveFactory(options) as factory:
-        provider = LiveProvider.build(factory, suite.examples, tuple(models), catalog, fallback)
+        provider = LiveProvider.build(factory, suite.column("examples", "messages"), tuple(models), catalog, fallback)
         with journal.open("a", encoding="utf-8") as fh:
             for start in range(0, len(todo), batch_size):
                 chunk = todo[start : start + batch_size]
@@ -160,6 +160,6 @@ def record_suite(
                 os.fsync(fh.fileno())
                 made += len(chunk)
                 provider.outcomes.clear()
-    write_parquet_atomic(target, merge(suite.recordings, read_journal(journal)))
+    write_parquet_atomic(target, merge(suite.whole("recordings"), read_journal(journal)))
     journal.unlink()
     return RecordStats(planned=len(todo), resumed=len(done), made=made, failed=failed)

@@ -38,6 +38,8 @@ ConfidenceFn = Callable[[pa.Array], np.ndarray]
 """Confidence in [0, 1] for each response text (NaN when it cannot tell)."""
 StepHook = Callable[[int, int], None]
 """Called after each batch step with (step number, requests still pending)."""
+ResponseSource = Callable[[np.ndarray], pa.Array]
+"""The response texts of the given recording rows (e.g. ``partial(suite.take, "recordings", "response")``)."""
 
 
 def policy_models(spec: PolicySpec) -> tuple[str, ...]:
@@ -84,21 +86,23 @@ class Replay:
     text_gathered: bool
     """Whether ``responses`` holds the texts (else fetch them from the recordings by ``source_rows``)."""
 
-    def final_responses(self, recordings: pa.Table | None = None, rows: np.ndarray | None = None) -> pa.Array:
+    def final_responses(self, source: ResponseSource | None = None, rows: np.ndarray | None = None) -> pa.Array:
         """The final answer's text per request (null when it failed); only ``rows`` when given.
 
-        When the replay did not gather texts, they are taken from ``recordings``
-        (the suite's table the recorded provider answered from).
+        When the replay did not gather texts, they are read from ``source`` (the recordings
+        the recorded provider answered from), by recording row.
         """
         final = self.final_attempt if rows is None else self.final_attempt[np.asarray(rows, dtype=np.int64)]
         ok = final >= 0
         if not self.text_gathered:
-            if recordings is None:
-                raise RuntimeError("texts were not gathered during the replay; pass the suite's recordings")
-            source = self.source_rows[np.where(ok, final, 0)] if self.source_rows.size else np.full(ok.size, -1)
-            have = ok & (source >= 0)
-            column = take_rows(recordings.column("response"), np.where(have, source, 0))
-            return pc.if_else(pa.array(have), column.cast(pa.string()), pa.nulls(len(ok), pa.string()))
+            if source is None:
+                raise RuntimeError("texts were not gathered during the replay; pass the recordings' responses")
+            row = self.source_rows[np.where(ok, final, 0)] if self.source_rows.size else np.full(ok.size, -1)
+            have = ok & (row >= 0)
+            texts = source(row[have]).cast(pa.string())
+            # Request i takes text k when it is the k-th request with an answer; a null index gives a null.
+            position = np.cumsum(have) - 1
+            return texts.take(pa.array(position, pa.int64(), mask=~have))
         taken = take_rows(self.responses, np.where(ok, final, 0))
         return pc.if_else(pa.array(ok), taken, pa.nulls(len(ok), pa.string()))
 

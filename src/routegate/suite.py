@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +23,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 from pydantic import Field
 
+from routegate.arrowtake import take_rows
 from routegate.errors import InputError, Problem, errors_only
 from routegate.pii.redact import redact_text
 from routegate.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
@@ -138,15 +141,23 @@ class RecordingKeys:
     cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict, compare=False, repr=False)
     """Index matrices already built (read-only), by (examples, models)."""
 
+    unique_pairs: bool = False
+    """Known, from the layout, that no (example, model) pair repeats (``duplicates`` then has nothing to find)."""
+
     @classmethod
     def of(cls, recordings: pa.Table, examples: pa.Table) -> RecordingKeys:
         ids = examples.column("id").combine_chunks()
-        example = pc.index_in(recordings.column("example_id"), value_set=ids)
         encoded = pc.dictionary_encode(recordings.column("model").combine_chunks())
+        model = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
+        models = tuple(str(m) for m in encoded.dictionary.to_pylist())
+        blocks = _model_blocks(recordings.column("example_id"), ids, model)
+        if blocks is not None:
+            return cls(example=blocks, model=model, models=models, unique_pairs=True)
+        example = pc.index_in(recordings.column("example_id"), value_set=ids)
         return cls(
             example=np.asarray(pc.fill_null(example, -1).to_numpy(zero_copy_only=False), dtype=np.int64),
-            model=np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32),
-            models=tuple(str(m) for m in encoded.dictionary.to_pylist()),
+            model=model,
+            models=models,
         )
 
     def index(self, n_examples: int, models: tuple[str, ...]) -> np.ndarray:
@@ -173,6 +184,8 @@ class RecordingKeys:
         """Mask of recordings that repeat an earlier (example, model) pair."""
         n = self.example.size
         mask = np.zeros(n, dtype=bool)
+        if self.unique_pairs:
+            return mask
         valid = (self.example >= 0) & (self.model >= 0)
         key = self.example * (len(self.models) + 1) + self.model
         if not valid.any():
@@ -195,6 +208,89 @@ class RecordingKeys:
         return mask
 
 
+def _model_blocks(example_id: pa.ChunkedArray, ids: pa.Array, model: np.ndarray) -> np.ndarray | None:
+    """Example rows of the recordings when they are laid out in model blocks, else ``None``.
+
+    The layout ``routegate import``, ``routegate record`` and ``routegate.synth`` write: one block
+    per model, each holding that model's recording of every example in the examples table's order.
+    Recognising it costs one string comparison per recording instead of a hash join (~20x
+    faster at 4M recordings), and proves that no (example, model) pair repeats. Any other layout
+    (or a null anywhere) returns ``None`` and takes the hash join.
+    """
+    n = len(ids)
+    if n == 0 or len(example_id) % n or ids.null_count or example_id.null_count:
+        return None
+    k = len(example_id) // n
+    codes = model.reshape(k, n)
+    first = codes[:, 0]
+    if (first < 0).any() or np.unique(first).size != k or not bool((codes == first[:, None]).all()):
+        return None
+    for block in range(k):
+        if not pc.all(pc.equal(example_id.slice(block * n, n), ids)).as_py():
+            return None
+    return np.tile(np.arange(n, dtype=np.int64), k)
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """A parquet table held in memory as its file's bytes, so a column left out of the first read
+    (a bulky text column few steps need) can be read later from the very bytes that were hashed
+    and validated, in whole or for a few rows (only the row groups holding them are decoded)."""
+
+    display: str
+    data: bytes = field(repr=False)
+    parquet: pq.ParquetFile = field(repr=False)
+
+    @classmethod
+    def open(cls, path: Path, display: str) -> TableFile:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise InputError.single(display, "file not found") from None
+        except OSError as exc:
+            raise InputError.single(display, f"cannot read table: {exc}") from None
+        try:
+            return cls(display, data, pq.ParquetFile(pa.BufferReader(data)))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError.single(display, f"cannot read table: {exc}") from None
+
+    def read(self, skip: Collection[str] = ()) -> pa.Table:
+        names = [n for n in self.parquet.schema_arrow.names if n not in skip]
+        try:
+            return self.parquet.read(columns=names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError.single(self.display, f"cannot read table: {exc}") from None
+
+    def column(self, name: str, kind: pa.DataType) -> pa.ChunkedArray:
+        return self.parquet.read(columns=[name]).column(name).cast(kind)
+
+    def take(self, name: str, kind: pa.DataType, rows: np.ndarray) -> pa.Array:
+        """``column[rows]``, decoding only the row groups that hold ``rows``."""
+        meta = self.parquet.metadata
+        starts = np.zeros(meta.num_row_groups + 1, dtype=np.int64)
+        np.cumsum([meta.row_group(i).num_rows for i in range(meta.num_row_groups)], out=starts[1:])
+        group_of = np.searchsorted(starts, rows, side="right") - 1
+        groups = np.unique(group_of)
+        part = self.parquet.read_row_groups(groups.tolist(), columns=[name]).column(name).cast(kind)
+        sizes = starts[groups + 1] - starts[groups]
+        base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        return take_rows(part, base[np.searchsorted(groups, group_of)] + rows - starts[group_of])
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+DEFERRED: dict[str, tuple[str, pa.DataType]] = {
+    "messages": ("examples", pa.list_(MESSAGE)),
+    "response": ("recordings", pa.string()),
+}
+"""Text columns read on demand (column -> its table, its type): a replay over recorded answers
+needs neither the prompts nor the answer texts unless a scorer reads them, PII detection has
+to run, or a report lists them; at 1M requests they are ~60% of the suite's bytes."""
+TAKE_WHOLE = 8
+"""``Suite.take`` of more than 1/``TAKE_WHOLE`` of a deferred column reads the whole column (kept)."""
+
+
 @dataclass(frozen=True)
 class Suite:
     """A loaded, validated suite. ``examples`` and ``recordings`` have every optional column filled."""
@@ -205,6 +301,9 @@ class Suite:
     recordings: pa.Table
     sha256: str
     warnings: tuple[Problem, ...] = ()
+    deferred: Mapping[str, TableFile] = field(default_factory=dict, compare=False, repr=False)
+    """Columns of ``DEFERRED`` left out of the tables, and the file each one is read from on demand
+    (``column`` and ``take``); empty when the tables hold every column."""
     memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
     """Data derived from the tables once per suite object and shared by every replay over it (the
     recordings' join keys, the recorded provider's numpy columns). ``dataclasses.replace`` gives a
@@ -217,6 +316,35 @@ class Suite:
             keys = RecordingKeys.of(self.recordings, self.examples)
             self.memo["keys"] = keys
         return keys
+
+    def column(self, table: Literal["examples", "recordings"], name: str) -> pa.ChunkedArray:
+        """A column of the examples or recordings, read now (once) if it was deferred."""
+        held = self.examples if table == "examples" else self.recordings
+        if name in held.column_names:
+            return held.column(name)
+        key = f"column:{table}:{name}"
+        column: pa.ChunkedArray | None = self.memo.get(key)
+        if column is None:
+            column = self.deferred[name].column(name, DEFERRED[name][1])
+            self.memo[key] = column
+        return column
+
+    def take(self, table: Literal["examples", "recordings"], name: str, rows: np.ndarray) -> pa.Array:
+        """``column(table, name)[rows]``; for a deferred column, only the row groups holding ``rows`` are read."""
+        rows = np.asarray(rows, dtype=np.int64)
+        held = self.examples if table == "examples" else self.recordings
+        whole = name in held.column_names or f"column:{table}:{name}" in self.memo
+        if whole or rows.size * TAKE_WHOLE > held.num_rows:
+            return take_rows(self.column(table, name), rows)
+        return self.deferred[name].take(name, DEFERRED[name][1], rows)
+
+    def whole(self, table: Literal["examples", "recordings"]) -> pa.Table:
+        """The examples or recordings table with every column: deferred ones are read now and appended."""
+        held = self.examples if table == "examples" else self.recordings
+        for name, (owner, _) in DEFERRED.items():
+            if owner == table and name not in held.column_names and name in self.deferred:
+                held = held.append_column(name, self.column(table, name))
+        return held
 
     @property
     def name(self) -> str:
@@ -242,17 +370,59 @@ def message_text(messages: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.binary_join(joined, "\n")
 
 
-def _read_table(path: Path, display: str) -> pa.Table:
-    try:
-        if path.suffix == ".parquet":
-            return pq.read_table(path)
-        if path.suffix == ".jsonl":
-            return pajson.read_json(path)
-    except FileNotFoundError:
-        raise InputError.single(display, "file not found") from None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError.single(display, f"cannot read table: {exc}") from None
+def _read_table(
+    path: Path, display: str, table: Literal["examples", "recordings"], defer: bool
+) -> tuple[pa.Table, TableFile | None, list[str]]:
+    """The table (without the ``DEFERRED`` columns it can do without, with ``defer``), its file when it
+    is parquet, and the file's columns in order."""
+    if path.suffix == ".parquet":
+        file = TableFile.open(path, display)
+        skip = _deferrable(file, table) if defer else set()
+        return file.read(skip), file, list(file.parquet.schema_arrow.names)
+    if path.suffix == ".jsonl":
+        try:
+            read = pajson.read_json(path)
+            return read, None, read.column_names
+        except FileNotFoundError:
+            raise InputError.single(display, "file not found") from None
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError.single(display, f"cannot read table: {exc}") from None
     raise InputError.single(display, "tables must end in .parquet or .jsonl")
+
+
+def _deferrable(file: TableFile, table: Literal["examples", "recordings"]) -> set[str]:
+    """The ``DEFERRED`` columns of ``table`` that loading can leave out without skipping a check.
+
+    Their type must already be the documented one (else the eager path reports or casts it). The
+    one row check on ``messages`` (no request without messages) must be proven by the file's
+    statistics, and ``input_tokens`` must be present (else it is estimated from the messages).
+    """
+    schema = file.parquet.schema_arrow
+    out = set()
+    for name, (owner, kind) in DEFERRED.items():
+        if owner != table or name not in schema.names or schema.field(name).type != kind:
+            continue
+        if name == "messages" and ("input_tokens" not in schema.names or not _never_empty(file.parquet.metadata, name)):
+            continue
+        out.add(name)
+    return out
+
+
+def _never_empty(meta: pq.FileMetaData, name: str) -> bool:
+    """Whether parquet statistics prove that list column ``name`` has no null or empty list.
+
+    A leaf's null count counts every level that is not a value, including a null or empty list
+    above it: 0 for every leaf in every row group proves every row holds at least one element.
+    """
+    leaves = [j for j in range(meta.num_columns) if meta.schema.column(j).path.startswith(name + ".")]
+    if not leaves:
+        return False
+    for group in range(meta.num_row_groups):
+        for j in leaves:
+            stats = meta.row_group(group).column(j).statistics
+            if stats is None or not stats.has_null_count or stats.null_count != 0:
+                return False
+    return True
 
 
 def _conform(
@@ -260,12 +430,17 @@ def _conform(
     required: dict[str, pa.DataType],
     optional: dict[str, pa.DataType],
     display: str,
+    columns: Sequence[str],
 ) -> tuple[pa.Table, list[Problem]]:
-    """Check required columns and cast known columns to their documented types."""
+    """Check required columns and cast known columns to their documented types.
+
+    ``columns``: the file's columns, in order (positions in problems); one missing from ``table``
+    was deferred: present in the file with its documented type, read on demand.
+    """
     problems: list[Problem] = []
     names = table.column_names
     for name, kind in required.items():
-        if name not in names:
+        if name not in columns:
             problems.append(
                 Problem(
                     display, 0, 0, name, f"missing required column {name!r} ({kind}); required: {', '.join(required)}"
@@ -282,7 +457,11 @@ def _conform(
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             problems.append(
                 Problem(
-                    display, 0, col + 1, name, f"column {name!r} has type {table.column(name).type}; expected {kind}"
+                    display,
+                    0,
+                    columns.index(name) + 1,
+                    name,
+                    f"column {name!r} has type {table.column(name).type}; expected {kind}",
                 )
             )
     return table, problems
@@ -290,6 +469,7 @@ def _conform(
 
 def _rows_problem(
     display: str,
+    columns: Sequence[str],
     table: pa.Table,
     column: str,
     mask: np.ndarray,
@@ -314,39 +494,72 @@ def _rows_problem(
         listed = ", ".join(str(int(r) + 1) for r in rows[:MAX_LISTED])
         more = f" and {rows.size - MAX_LISTED} more" if rows.size > MAX_LISTED else ""
         where = f"{rows.size} rows: {listed}{more} (row {first + 1} {what})"
-    col = table.column_names.index(column) + 1 if column in table.column_names else 0
+    col = columns.index(column) + 1 if column in columns else 0
     return Problem(display, first + 1, col, column, f"{message}; {where}")
 
 
 def _null_mask(col: pa.ChunkedArray) -> np.ndarray:
+    if col.null_count == 0:
+        return np.zeros(len(col), dtype=bool)
     return np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _has_nan(col: pa.ChunkedArray) -> bool:
+    return pa.types.is_floating(col.type) and bool(pc.any(pc.is_nan(col)).as_py())
+
+
+def _within(col: pa.ChunkedArray, low: float, high: float, *, nulls: bool = False) -> bool:
+    """Whether every value is a number in [low, high], not NaN, and (unless ``nulls``) not null:
+    a min/max pass without copying, so the masks that locate bad rows are built only when some are."""
+    if len(col) == col.null_count:
+        return nulls or len(col) == 0
+    if col.null_count and not nulls:
+        return False
+    bounds = pc.min_max(col)  # skips NaN unless every value is NaN
+    lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
+    return lo is not None and hi is not None and low <= lo and hi <= high and not _has_nan(col)
 
 
 def _not_non_negative(col: pa.ChunkedArray) -> np.ndarray:
     """Mask of values that are not numbers >= 0 (negative, NaN or empty)."""
+    if _within(col, 0, np.inf):
+        return np.zeros(len(col), dtype=bool)
     values = col.to_numpy(zero_copy_only=False).astype(float)
     return np.asarray(~(values >= 0), dtype=bool)
 
 
-def check_examples(table: pa.Table, display: str) -> tuple[pa.Table, list[Problem]]:
-    table, problems = _conform(table, EXAMPLE_COLUMNS, EXAMPLE_OPTIONAL, display)
+def check_examples(
+    table: pa.Table, display: str, columns: Sequence[str] | None = None
+) -> tuple[pa.Table, list[Problem]]:
+    """Check the examples table. ``columns``: the file's columns in order, when the loader deferred
+    some (their checks were proven from the file's statistics, see ``_deferrable``)."""
+    columns = list(columns) if columns is not None else table.column_names
+    table, problems = _conform(table, EXAMPLE_COLUMNS, EXAMPLE_OPTIONAL, display, columns)
     if problems:
         return table, problems
     found: list[Problem | None] = []
     ids = table.column("id")
     no_id = _null_mask(ids) | (pc.utf8_length(pc.fill_null(ids, "")).to_numpy(zero_copy_only=False) == 0)
-    found.append(_rows_problem(display, table, "id", no_id, "every example needs a non-empty id"))
+    found.append(_rows_problem(display, columns, table, "id", no_id, "every example needs a non-empty id"))
     dup = _duplicate_strings(ids)
-    found.append(_rows_problem(display, table, "id", dup, "duplicate id; every example id must be unique"))
+    found.append(_rows_problem(display, columns, table, "id", dup, "duplicate id; every example id must be unique"))
     for name in ("messages", "task_type", "stakes", "sla"):  # pii may be null: unknown, detection decides
-        found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), "required value is empty"))
+        if name not in table.column_names:  # deferred
+            continue
+        found.append(
+            _rows_problem(display, columns, table, name, _null_mask(table.column(name)), "required value is empty")
+        )
     stakes = pc.fill_null(table.column("stakes"), "normal")
     bad_stakes = ~np.asarray(pc.is_in(stakes, pa.array(STAKES)).to_numpy(zero_copy_only=False), dtype=bool)
-    found.append(_rows_problem(display, table, "stakes", bad_stakes, f"unknown stakes; allowed: {', '.join(STAKES)}"))
+    found.append(
+        _rows_problem(display, columns, table, "stakes", bad_stakes, f"unknown stakes; allowed: {', '.join(STAKES)}")
+    )
     for name in ("input_tokens", "arrival_ms"):
         if name in table.column_names:
             found.append(
-                _rows_problem(display, table, name, _not_non_negative(table.column(name)), "must be a number >= 0")
+                _rows_problem(
+                    display, columns, table, name, _not_non_negative(table.column(name)), "must be a number >= 0"
+                )
             )
     return _fill_examples(table), [p for p in found if p is not None]
 
@@ -370,39 +583,44 @@ def check_recordings(table: pa.Table, examples: pa.Table, display: str) -> tuple
 
 
 def check_recordings_keyed(
-    table: pa.Table, examples: pa.Table, display: str
+    table: pa.Table, examples: pa.Table, display: str, columns: Sequence[str] | None = None
 ) -> tuple[pa.Table, RecordingKeys | None, list[Problem]]:
     """Check the recordings table; also return its join keys (``None`` when columns are missing)."""
-    table, problems = _conform(table, RECORDING_COLUMNS, RECORDING_OPTIONAL, display)
+    columns = list(columns) if columns is not None else table.column_names
+    table, problems = _conform(table, RECORDING_COLUMNS, RECORDING_OPTIONAL, display, columns)
     if problems:
         return table, None, problems
     found: list[Problem | None] = []
     for name in ("example_id", "model"):
-        found.append(_rows_problem(display, table, name, _null_mask(table.column(name)), "required value is empty"))
+        found.append(
+            _rows_problem(display, columns, table, name, _null_mask(table.column(name)), "required value is empty")
+        )
     for name in ("input_tokens", "output_tokens", "latency_ms"):
         bad = _not_non_negative(table.column(name))
-        found.append(_rows_problem(display, table, name, bad, "must be a number >= 0 (not NaN, negative or empty)"))
+        found.append(
+            _rows_problem(display, columns, table, name, bad, "must be a number >= 0 (not NaN, negative or empty)")
+        )
     for name in ("confidence", "quality"):
-        if name in table.column_names:
+        if name in table.column_names and not _within(table.column(name), 0.0, 1.0, nulls=True):
             values = table.column(name).to_numpy(zero_copy_only=False).astype(float)
             bad = (~np.isnan(values) & ~((values >= 0) & (values <= 1))) | _nan_not_null(table.column(name))
-            found.append(_rows_problem(display, table, name, bad, "must be empty or a number in [0, 1]"))
+            found.append(_rows_problem(display, columns, table, name, bad, "must be empty or a number in [0, 1]"))
     errors = pc.fill_null(table.column("error"), "")
     allowed = pa.array(["", *ERROR_KINDS])
     bad_error = ~np.asarray(pc.is_in(errors, allowed).to_numpy(zero_copy_only=False), dtype=bool)
     kinds = ", ".join(ERROR_KINDS)
     message = f"unknown error kind; allowed: empty (success), {kinds}"
-    found.append(_rows_problem(display, table, "error", bad_error, message))
+    found.append(_rows_problem(display, columns, table, "error", bad_error, message))
     keys = RecordingKeys.of(table, examples)
     unknown = (keys.example < 0) & ~_null_mask(table.column("example_id"))
     message = "recording for an example id the examples table lacks"
-    found.append(_rows_problem(display, table, "example_id", unknown, message))
+    found.append(_rows_problem(display, columns, table, "example_id", unknown, message))
     dup = keys.duplicates()
     if dup.any():
         example_id, model = pc.fill_null(table.column("example_id"), ""), pc.fill_null(table.column("model"), "")
         pairs = pc.binary_join_element_wise(example_id, model, " on ")
         message = "duplicate recording of one (example_id, model) pair"
-        found.append(_rows_problem(display, table, "model", dup, message, pairs))
+        found.append(_rows_problem(display, columns, table, "model", dup, message, pairs))
     return _fill_recordings(table), keys, [p for p in found if p is not None]
 
 
@@ -420,8 +638,13 @@ def _fill_recordings(table: pa.Table) -> pa.Table:
 
 
 def _duplicate_strings(column: pa.ChunkedArray) -> np.ndarray:
-    """Mask of every value after its first occurrence; one hash pass when all are distinct."""
-    if pc.count_distinct(column, mode="all").as_py() == len(column):
+    """Mask of every value after its first occurrence; when all are distinct, one sort and one
+    comparison of neighbours (Arrow sorts 1M ids in ~35 ms; a hash pass takes ~5x that)."""
+    if column.null_count <= 1 and len(column) > 1:
+        ordered = column.take(pc.sort_indices(column))
+        if not pc.any(pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))).as_py():
+            return np.zeros(len(column), dtype=bool)
+    elif len(column) <= 1:
         return np.zeros(len(column), dtype=bool)
     return _duplicates(pc.fill_null(column, "").to_numpy(zero_copy_only=False))
 
@@ -446,7 +669,11 @@ def file_sha256(path: Path) -> str:
 
 def suite_sha256(manifest: SuiteManifest, files: dict[str, Path]) -> str:
     """sha256 over the manifest's canonical hash and the bytes of every data file."""
-    parts = {"manifest": canonical_sha256(manifest), **{k: file_sha256(v) for k, v in sorted(files.items())}}
+    return _combined_sha256(manifest, {k: file_sha256(v) for k, v in files.items()})
+
+
+def _combined_sha256(manifest: SuiteManifest, digests: Mapping[str, str]) -> str:
+    parts = {"manifest": canonical_sha256(manifest), **dict(sorted(digests.items()))}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -473,8 +700,13 @@ def check_scoring(manifest: SuiteManifest, doc: YamlDocument) -> None:
         raise InputError(problems)
 
 
-def load_suite(folder: str | Path) -> Suite:
-    """Load and validate a suite folder (or its ``suite.yaml``); raise ``InputError`` on any problem."""
+def load_suite(folder: str | Path, *, defer: bool = True) -> Suite:
+    """Load and validate a suite folder (or its ``suite.yaml``); raise ``InputError`` on any problem.
+
+    With ``defer``, the ``DEFERRED`` text columns of parquet tables are left out of the tables when
+    no check needs them, and read on demand (``Suite.column``, ``Suite.take``). The data files are
+    hashed in a second thread while they are decoded (hashlib releases the GIL).
+    """
     folder = Path(folder)
     if folder.name == SUITE_FILE:
         folder = folder.parent
@@ -495,14 +727,31 @@ def load_suite(folder: str | Path) -> Suite:
     for key in ("examples", "recordings"):
         line, col = doc.position((key,))
         files[key] = resolve_inside(folder, getattr(manifest, key), file=display, field=key, line=line, col=col)
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        suite = _load_tables(manifest, doc, folder, files, defer, hasher)
+    return suite
+
+
+def _load_tables(
+    manifest: SuiteManifest,
+    doc: YamlDocument,
+    folder: Path,
+    files: dict[str, Path],
+    defer: bool,
+    hasher: ThreadPoolExecutor,
+) -> Suite:
     ex_display = str(folder / manifest.examples)
     rec_display = str(folder / manifest.recordings)
-    examples, problems = check_examples(_read_table(files["examples"], ex_display), ex_display)
+    table, ex_file, ex_columns = _read_table(files["examples"], ex_display, "examples", defer)
+    digests = {"examples": hasher.submit(_file_digest, files["examples"], ex_file)}
+    deferred = {name: ex_file for name in ex_columns if ex_file and name not in table.column_names}
+    examples, problems = check_examples(table, ex_display, ex_columns)
     if errors_only(problems):
         raise InputError(problems)
-    recordings, keys, rec_problems = check_recordings_keyed(
-        _read_table(files["recordings"], rec_display), examples, rec_display
-    )
+    table, rec_file, rec_columns = _read_table(files["recordings"], rec_display, "recordings", defer)
+    digests["recordings"] = hasher.submit(_file_digest, files["recordings"], rec_file)
+    deferred |= {name: rec_file for name in rec_columns if rec_file and name not in table.column_names}
+    recordings, keys, rec_problems = check_recordings_keyed(table, examples, rec_display, rec_columns)
     problems += rec_problems
     for i, name in enumerate(manifest.slices):
         if name not in examples.column_names:
@@ -518,11 +767,17 @@ def load_suite(folder: str | Path) -> Suite:
         folder=folder,
         examples=examples,
         recordings=recordings,
-        sha256=suite_sha256(manifest, files),
+        sha256=_combined_sha256(manifest, {k: f.result() for k, f in digests.items()}),
         warnings=tuple(problems),
+        deferred=deferred,
     )
     suite.memo["keys"] = keys  # computed while validating: no second hash pass
     return suite
+
+
+def _file_digest(path: Path, file: TableFile | None) -> str:
+    """sha256 of a data file: of the bytes already read when there are some (the very bytes decoded)."""
+    return file.sha256() if file is not None else file_sha256(path)
 
 
 def check_suite_models(suite: Suite, known: set[str], catalog_display: str) -> list[Problem]:

@@ -191,7 +191,7 @@ def import_privacy(
     source: Path, out: Path, seed: int = DEFAULT_PII_SEED, share: float = DEFAULT_SHARE, name: str = "privacy"
 ) -> Path:
     """Write ``out/privacy`` from the bundled suite at ``source``; same inputs, same bytes."""
-    base = load_suite(source)
+    base = load_suite(source, defer=False)  # every prompt is rewritten
     examples = base.examples
     n = examples.num_rows
     rng = np.random.default_rng(seed)

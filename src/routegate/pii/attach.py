@@ -23,13 +23,15 @@ MEMO_DERIVED = "pii_suite"
 MEMO_DONE = "pii_detection"
 
 
-def detect_examples(examples: pa.Table, detector: BatchDetector | None = None) -> Detection:
+def detect_examples(
+    examples: pa.Table, detector: BatchDetector | None = None, messages: pa.ChunkedArray | None = None
+) -> Detection:
     """Detection over every message of every request (system, user, assistant and tool turns).
 
     Runs over the flat column of message contents (no joining), then ORs each message's kinds
-    into its request.
+    into its request. ``messages``: the column, when ``examples`` was loaded without it.
     """
-    messages = examples.column("messages")
+    messages = messages if messages is not None else examples.column("messages")
     chunks = messages.chunks if isinstance(messages, pa.ChunkedArray) else [messages]
     contents = pa.chunked_array([pc.struct_field(c.flatten(), "content") for c in chunks], pa.string())
     parents = np.asarray(pc.list_parent_indices(messages).to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -58,7 +60,7 @@ def with_detected_pii(suite: Suite, detector: BatchDetector | None = None) -> Su
         return suite
     derived: Suite | None = suite.memo.get(MEMO_DERIVED)
     if derived is None:
-        detection = detect_examples(suite.examples, detector)
+        detection = detect_examples(suite.examples, detector, suite.column("examples", "messages"))
         derived = dataclasses.replace(suite, examples=with_pii_columns(suite.examples, detection))
         derived.memo["keys"] = suite.recording_keys()  # same ids and recordings: same join keys
         derived.memo[MEMO_DONE] = detection

@@ -436,7 +436,8 @@ class LiveFactory:
         return found
 
     def __call__(self, suite: Suite, models: tuple[str, ...], policy: Policy) -> LiveProvider:
-        provider = LiveProvider.build(self, suite.examples, models, policy.catalog, policy.spec.fallback)
+        messages = suite.column("examples", "messages")
+        provider = LiveProvider.build(self, messages, models, policy.catalog, policy.spec.fallback)
         self.providers.append(provider)
         return provider
 
@@ -479,7 +480,7 @@ class LiveProvider:
     def build(
         cls,
         factory: LiveFactory,
-        examples: pa.Table,
+        messages: pa.ChunkedArray | pa.Array,
         models: tuple[str, ...],
         catalog: Catalog,
         fallback: Fallback,
@@ -490,7 +491,7 @@ class LiveProvider:
             endpoints.append(factory.endpoint(name, catalog.providers[name], fallback))
         return cls(
             factory=factory,
-            messages=examples.column("messages"),
+            messages=messages,
             models=models,
             api_models=tuple(catalog.models[m].api_model or m for m in models),
             endpoints=tuple(endpoints),

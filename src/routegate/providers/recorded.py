@@ -8,12 +8,15 @@ per-call Python, no per-batch hash join.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.arrowtake import take_rows
 from routegate.policy import ERROR_KINDS
 from routegate.providers.base import MISSING, CallBatch, CallResult
 from routegate.suite import RecordingKeys, Suite
@@ -22,6 +25,10 @@ from routegate.suite import RecordingKeys, Suite
 def recording_index(examples: pa.Table, recordings: pa.Table, models: tuple[str, ...]) -> np.ndarray:
     """int64 matrix [example row, model index] -> recording row, or -1 where nothing was recorded."""
     return RecordingKeys.of(recordings, examples).index(examples.num_rows, models)
+
+
+def _take_texts(recordings: pa.Table, rows: np.ndarray) -> pa.Array:
+    return take_rows(recordings.column("response"), rows)
 
 
 def _float_column(table: pa.Table, name: str) -> np.ndarray:
@@ -40,7 +47,8 @@ class RecordedProvider:
     latency_ms: np.ndarray
     confidence: np.ndarray
     quality: np.ndarray
-    response: pa.Array | pa.ChunkedArray
+    texts: Callable[[np.ndarray], pa.Array]
+    """The response texts of the given recording rows (read only when a batch wants texts)."""
 
     @classmethod
     def from_suite(cls, suite: Suite, models: tuple[str, ...]) -> RecordedProvider:
@@ -49,6 +57,7 @@ class RecordedProvider:
         columns: RecordedProvider | None = suite.memo.get("recorded")
         if columns is None:
             columns = cls.from_tables(suite.examples, suite.recordings, (), rows=rows[:, :0])
+            columns = dataclasses.replace(columns, texts=partial(suite.take, "recordings", "response"))
             suite.memo["recorded"] = columns
         return dataclasses.replace(columns, rows=rows)
 
@@ -66,7 +75,7 @@ class RecordedProvider:
             latency_ms=recordings.column("latency_ms").to_numpy().astype(np.float64),
             confidence=_float_column(recordings, "confidence"),
             quality=_float_column(recordings, "quality"),
-            response=recordings.column("response"),
+            texts=partial(_take_texts, recordings),
         )
 
     def missing(self, request: np.ndarray, model: np.ndarray) -> np.ndarray:
@@ -79,9 +88,7 @@ class RecordedProvider:
         error = np.where(have, self.error[safe], MISSING).astype(np.int8)
         failed = error != 0
         if batch.want_text:
-            taken = self.response.take(pa.array(safe))
-            if isinstance(taken, pa.ChunkedArray):
-                taken = taken.combine_chunks()
+            taken = self.texts(safe)
             response = taken if taken.type == pa.string() else taken.cast(pa.string())
             if (~have | failed).any():
                 response = pc.if_else(pa.array(have & ~failed), response, pa.nulls(len(row), pa.string()))
