@@ -6,6 +6,7 @@ row i of each is the same request. Every delta is candidate - baseline.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -159,8 +160,16 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
         for k in sorted(set(suite_of.values())):
             local = np.array([i - int(offsets[k]) for i in picked if suite_of[i] == k], dtype=np.int64)
             run = result.runs[k]
-            found = run.replay.final_responses(run.suite.recordings, rows=local).to_pylist()
+            source = partial(run.suite.take, "recordings", "response")
+            found = run.replay.final_responses(source, rows=local).to_pylist()
             texts[(side, k)] = dict(zip(local.tolist(), found, strict=True))
+
+    # The listed prompts, read per suite in one take (a deferred column is read only where they are).
+    prompts: dict[int, dict[int, Any]] = {}
+    for k in sorted(set(suite_of.values())):
+        local = np.array([i - int(offsets[k]) for i in picked if suite_of[i] == k], dtype=np.int64)
+        found = base.runs[k].suite.take("examples", "messages", local).to_pylist()
+        prompts[k] = dict(zip(local.tolist(), found, strict=True))
 
     def answer(side: str, suite_i: int, local: int) -> str | None:
         text = texts[(side, suite_i)][local]
@@ -170,7 +179,7 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
         suite_i = suite_of[i]
         run_b = base.runs[suite_i]
         local = i - int(offsets[suite_i])
-        prompt = run_b.suite.examples.column("messages")[local].as_py() or []
+        prompt = prompts[suite_i][local] or []
         text = "\n\n".join(f"[{m.get('role')}] {m.get('content') or ''}" for m in prompt)
         return {
             "suite": run_b.suite.name,
