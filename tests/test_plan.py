@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 import routegate.plan as plan_module
@@ -101,3 +102,40 @@ def test_pipeline_shares_the_draw_between_runs(tmp_path: Path, monkeypatch: pyte
     traffic_seeds = {r.when.traffic.seed for r in load_policy(str(folder / "policy.yaml")).spec.rules if r.when.traffic}
     assert sorted(set(calls)) == sorted(traffic_seeds)
     assert len(calls) == len(set(calls))  # each (suite, seed) hashed once over both runs
+
+
+def _pandas_draw(ids: list[str], seed: int) -> np.ndarray:
+    """The draw as first specified: pandas' SipHash of the ids (``hash_array``), top 53 bits."""
+    import pandas as pd
+
+    key = f"routegate{seed:07d}"[-16:].rjust(16, "0")
+    hashed = pd.util.hash_array(np.array(ids, dtype=object), hash_key=key, categorize=False)
+    return np.asarray((hashed >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53)))
+
+
+def _random_ids(count: int, seed: int) -> list[str]:
+    """Ids of every length around the 8-byte block size, ASCII and multi-byte UTF-8 (up to 4 bytes)."""
+    rng = np.random.default_rng(seed)
+    alphabet = [*"abcXYZ019-_:/", "é", "ß", "日", "本", "\U0001f600", "\u0000"]
+    ids = ["".join(rng.choice(alphabet, size=int(rng.integers(0, 30)))) for _ in range(count)]
+    return [*ids, "", "a" * 7, "b" * 8, "c" * 9, "d" * 16, "é" * 4, "x" * 300]
+
+
+@pytest.mark.parametrize("seed", [0, 7, 20240101, 123456789])
+def test_draw_equals_pandas_siphash(seed: int) -> None:
+    ids = _random_ids(3000, seed)
+    expected = _pandas_draw(ids, seed)
+    np.testing.assert_array_equal(traffic_draw(pa.array(ids), seed), expected)
+    np.testing.assert_array_equal(traffic_draw(pa.array(ids, pa.large_string()), seed), expected)
+    chunked = pa.chunked_array([pa.array(ids[:1000]), pa.array(ids[1000:])])
+    np.testing.assert_array_equal(traffic_draw(chunked, seed), expected)
+    np.testing.assert_array_equal(traffic_draw(pa.array(ids).slice(17, 2000), seed), expected[17:2017])
+
+
+def test_draw_of_a_loaded_suite_equals_pandas(synthetic: tuple[Suite, PolicySpec]) -> None:
+    suite, _spec = synthetic
+    ids = suite.examples.column("id")
+    np.testing.assert_array_equal(traffic_draw(ids, 99), _pandas_draw(ids.to_pylist(), 99))
+    draw = traffic_draw(ids, 99)
+    assert draw.min() >= 0.0
+    assert draw.max() < 1.0
