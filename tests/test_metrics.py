@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -404,7 +405,8 @@ def test_numeric_scorer_agrees_with_routellm_labels(
     assert agree.mean() >= floor
     # Every disagreement is the recorded grader reading the last run of digits as text.
     ids = judged.traces.column("example_id").to_pylist()
-    finals = judged.runs[0].replay.final_responses(judged.runs[0].suite.recordings).to_pylist()
+    suite = judged.runs[0].suite
+    finals = judged.runs[0].replay.final_responses(partial(suite.take, "recordings", "response")).to_pylist()
     refs = suites["routellm-gsm8k"].examples.column("reference").to_pylist()
     for r in np.flatnonzero(~agree):
         assert _routellm_grader(finals[r], refs[r]) == bool(labels[r]), ids[r]

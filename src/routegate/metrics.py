@@ -23,17 +23,21 @@ as a single-model replay) and places a run's traces among them. No I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.catalog import Catalog
-from routegate.plan import traffic_draw
+from routegate.plan import suite_traffic_draw, traffic_draw
 from routegate.policy import canonical_sha256
+from routegate.providers.base import OK
+from routegate.providers.recorded import RecordedProvider
 from routegate.scoring import ScoreInput, get_scorer, needs_response
 from routegate.suite import Suite
 
@@ -41,6 +45,7 @@ PGR_TARGETS: tuple[float, ...] = (0.5, 0.8)
 """The CPT targets reported (RouteLLM reports CPT(50%) and CPT(80%))."""
 ROUTELLM = "RouteLLM (Ong et al. 2024), routellm/evals/evaluate.py"
 ROUTERBENCH = "RouterBench (Hu et al. 2024), evaluation/AIQ.py"
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- two models
@@ -212,6 +217,19 @@ class ModelOutcomes:
     """float64 [model, request]: the recorded latency of the call."""
 
 
+_OUTCOMES_LOCK = threading.RLock()
+"""Serialises the per-suite memos below: runs summarised in parallel threads compute them once."""
+
+
+def _memoised(suite: Suite, key: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per suite object (``Suite.memo``), whichever run asks first."""
+    with _OUTCOMES_LOCK:
+        if key not in suite.memo:
+            suite.memo[key] = compute()
+        value: T = suite.memo[key]
+    return value
+
+
 def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     """Per-request quality and cost of every catalog model that has a recording for every request.
 
@@ -220,53 +238,56 @@ def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     They depend on the suite and the catalog only, so they are computed once per
     loaded suite and catalog (a gate's two runs share them).
     """
-    key = ("model_outcomes", canonical_sha256(catalog))
-    cached: ModelOutcomes | None = suite.memo.get(str(key))
-    if cached is None:
-        cached = _model_outcomes(suite, catalog)
-        suite.memo[str(key)] = cached
-    return cached
+    key = str(("model_outcomes", canonical_sha256(catalog)))
+    return _memoised(suite, key, lambda: _model_outcomes(suite, catalog))
 
 
 def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
+    """One gather per recorded column over the [model, request] matrix of recording rows.
+
+    The numeric columns come from the recorded provider (memoised per suite, so a gate's replays
+    have usually converted them already); only the scorer runs once per model.
+    """
     candidates = tuple(sorted(catalog.models))
-    rows = suite.recording_keys().index(suite.examples.num_rows, candidates)
-    full = [j for j in range(len(candidates)) if bool((rows[:, j] >= 0).all())] if suite.examples.num_rows else []
-    models = tuple(candidates[j] for j in full)
     n = suite.examples.num_rows
-    quality = np.full((len(models), n), np.nan)
-    cost = np.zeros((len(models), n))
-    latency = np.zeros((len(models), n))
+    rows = suite.recording_keys().index(n, candidates)
+    full = [j for j in range(len(candidates)) if bool((rows[:, j] >= 0).all())] if n else []
+    models = tuple(candidates[j] for j in full)
     if not models:
-        return ModelOutcomes(models, quality, cost, latency)
-    rec = suite.recordings
+        return ModelOutcomes(models, np.full((0, n), np.nan), np.zeros((0, n)), np.zeros((0, n)))
+    take = np.ascontiguousarray(rows[:, full].T)  # [model, request] -> recording row
+    recorded = RecordedProvider.from_suite(suite, ())
+    bad = recorded.error[take] != OK
+    price_in = np.array([catalog.models[m].price.input_per_1m / 1e6 for m in models])[:, None]
+    price_out = np.array([catalog.models[m].price.output_per_1m / 1e6 for m in models])[:, None]
+    cost = recorded.input_tokens[take] * price_in + recorded.output_tokens[take] * price_out
+    latency = recorded.latency_ms[take]
+    pre_judged = np.where(bad, np.nan, recorded.quality[take])
+    reference = suite.examples.column("reference").combine_chunks()
+    quality = np.stack([_score_model(suite, reference, take[k], bad[k], pre_judged[k]) for k in range(len(models))])
+    quality[bad] = 0.0  # a failed call scores 0, whatever the scorer says of its (null) answer
+    return ModelOutcomes(models, quality, cost, latency)
+
+
+def _score_model(
+    suite: Suite, reference: pa.Array, take: np.ndarray, bad: np.ndarray, pre_judged: np.ndarray
+) -> np.ndarray:
+    """The suite's scorer on one model's recordings (``take``: recording row per request)."""
     scoring = suite.manifest.scoring
     scorer = get_scorer(scoring.scorer)
-    reference = suite.examples.column("reference").combine_chunks()
-    recorded = _floats(rec.column("quality"))
-    failed = np.asarray(pc.not_equal(pc.fill_null(rec.column("error"), ""), "").to_numpy(zero_copy_only=False), bool)
-    tokens_in = rec.column("input_tokens").to_numpy().astype(np.float64)
-    tokens_out = rec.column("output_tokens").to_numpy().astype(np.float64)
-    latency_ms = rec.column("latency_ms").to_numpy().astype(np.float64)
-    response = rec.column("response")
-    reads = needs_response(scorer)
-    for k, j in enumerate(full):
-        take = rows[:, j]
-        price = catalog.models[candidates[j]].price
-        cost[k] = tokens_in[take] * (price.input_per_1m / 1e6) + tokens_out[take] * (price.output_per_1m / 1e6)
-        latency[k] = latency_ms[take]
-        resp = response.take(pa.array(take)) if reads else pa.nulls(n, pa.string())
-        bad = failed[take]
+    n = take.size
+    if needs_response(scorer):
+        resp = suite.take("recordings", "response", take)
         if bad.any():
             resp = pc.if_else(pa.array(~bad), resp, pa.nulls(n, resp.type))
-        inputs = ScoreInput(
-            response=resp if resp.type == pa.string() else resp.cast(pa.string()),
-            reference=reference,
-            recorded=pa.array(np.where(bad, np.nan, recorded[take]), pa.float64(), from_pandas=True),
-        )
-        scored = np.asarray(scorer(inputs, scoring.options), dtype=np.float64)
-        quality[k] = np.where(bad, 0.0, scored)
-    return ModelOutcomes(models, quality, cost, latency)
+    else:
+        resp = pa.nulls(n, pa.string())
+    inputs = ScoreInput(
+        response=resp if resp.type == pa.string() else resp.cast(pa.string()),
+        reference=reference,
+        recorded=pa.array(pre_judged, pa.float64(), from_pandas=True),
+    )
+    return np.asarray(scorer(inputs, scoring.options), dtype=np.float64)
 
 
 def answer_groups(outcomes: ModelOutcomes) -> list[list[int]]:
@@ -315,10 +336,26 @@ def _curve_summary(curve: RouterCurve, q_weak: float, q_strong: float) -> dict[s
     }
 
 
-def two_model_block(
-    outcomes: ModelOutcomes, groups: list[list[int]], ids: pa.ChunkedArray, traces: pa.Table, seed: int
-) -> dict[str, Any]:
-    """RouteLLM's metrics for the suite's strong/weak pair and where the run's policy sits."""
+@dataclass(frozen=True)
+class TwoModelReference:
+    """RouteLLM's numbers for a suite's strong/weak pair: no policy in them, so computed once per suite."""
+
+    head: dict[str, Any]
+    """The block's entries before ``policy`` (kind ... q_weak)."""
+    tail: dict[str, Any]
+    """The block's entries after ``policy`` (random, oracle)."""
+    strong_names: list[str]
+    q_weak: float
+    q_strong: float
+    random: RouterCurve
+    oracle: RouterCurve
+
+
+def two_model_reference(
+    outcomes: ModelOutcomes, groups: list[list[int]], draws: np.ndarray, seed: int
+) -> TwoModelReference:
+    """The strong/weak pair of a two-group suite, its random router (``draws``: the suite's traffic draw
+    for ``seed``) and its oracle."""
     means = [float(np.nanmean(outcomes.quality[g[0]])) for g in groups]
     strong_g, weak_g = (groups[1], groups[0]) if means[1] > means[0] else (groups[0], groups[1])
     cost_per_1k = outcomes.cost.mean(axis=1) * 1000 if outcomes.cost.shape[1] else np.zeros(len(outcomes.models))
@@ -328,12 +365,9 @@ def two_model_block(
     scored = np.isfinite(qs) & np.isfinite(qw)
     qs, qw = qs[scored], qw[scored]
     q_strong, q_weak = (float(qs.mean()), float(qw.mean())) if qs.size else (float("nan"), float("nan"))
-    draws = traffic_draw(ids, seed)[scored]
-    rand, orac = random_curve(qw, qs, draws), oracle_curve(qw, qs)
+    rand, orac = random_curve(qw, qs, draws[scored]), oracle_curve(qw, qs)
     strong_names = [outcomes.models[i] for i in strong_g]
-    call_share, answer_share = _shares(traces, strong_names)
-    q_policy = _mean(_floats(traces.column("quality")))
-    return {
+    head = {
         "kind": "two_model",
         "source": ROUTELLM,
         "n": int(scored.size),
@@ -344,28 +378,69 @@ def two_model_block(
         "weak_models": [outcomes.models[i] for i in weak_g],
         "q_strong": q_strong,
         "q_weak": q_weak,
-        "policy": {
-            "quality": q_policy,
-            "strong_call_share": call_share,
-            "strong_answer_share": answer_share,
-            "pgr": pgr(q_policy, q_weak, q_strong) if q_policy is not None else None,
-            "random_pgr_at_share": curve_pgr_at(rand, call_share, q_weak, q_strong),
-            "oracle_pgr_at_share": curve_pgr_at(orac, call_share, q_weak, q_strong),
-        },
+    }
+    tail = {
         "random": {"seed": seed, **_curve_summary(rand, q_weak, q_strong), "apgr_sd": random_apgr_sd(qw, qs)},
         "oracle": {
             **_curve_summary(orac, q_weak, q_strong),
             "max_quality": float(orac.quality[-1]) if qs.size else None,
         },
     }
+    return TwoModelReference(head, tail, strong_names, q_weak, q_strong, rand, orac)
 
 
-def multi_model_block(outcomes: ModelOutcomes, traces: pa.Table) -> dict[str, Any]:
-    """RouterBench's hull and AIQ of the single-model points and where the run's policy sits."""
+def two_model_policy(ref: TwoModelReference, traces: pa.Table) -> dict[str, Any]:
+    """RouteLLM's block with where the run's policy sits (the only per-run part)."""
+    q_weak, q_strong = ref.q_weak, ref.q_strong
+    call_share, answer_share = _shares(traces, ref.strong_names)
+    q_policy = _mean(_floats(traces.column("quality")))
+    policy = {
+        "quality": q_policy,
+        "strong_call_share": call_share,
+        "strong_answer_share": answer_share,
+        "pgr": pgr(q_policy, q_weak, q_strong) if q_policy is not None else None,
+        "random_pgr_at_share": curve_pgr_at(ref.random, call_share, q_weak, q_strong),
+        "oracle_pgr_at_share": curve_pgr_at(ref.oracle, call_share, q_weak, q_strong),
+    }
+    return {**copy.deepcopy(ref.head), "policy": policy, **copy.deepcopy(ref.tail)}
+
+
+def two_model_block(
+    outcomes: ModelOutcomes, groups: list[list[int]], ids: pa.ChunkedArray, traces: pa.Table, seed: int
+) -> dict[str, Any]:
+    """RouteLLM's metrics for the suite's strong/weak pair and where the run's policy sits."""
+    return two_model_policy(two_model_reference(outcomes, groups, traffic_draw(ids, seed), seed), traces)
+
+
+@dataclass(frozen=True)
+class MultiModelReference:
+    """RouterBench's single-model points, hull and AIQ of a suite: no policy in them, so computed once."""
+
+    cost: np.ndarray
+    """$ per 1k requests of each model."""
+    quality: np.ndarray
+    """Mean scored quality of each model (NaN when none scored)."""
+    hull: np.ndarray
+    """Indices of the models on the non-decreasing upper hull."""
+    points: list[dict[str, Any]]
+    aiq: float | None
+
+
+def multi_model_reference(outcomes: ModelOutcomes) -> MultiModelReference:
     quality = np.array([_mean(q) if _mean(q) is not None else np.nan for q in outcomes.quality], dtype=np.float64)
     cost = outcomes.cost.mean(axis=1) * 1000
     idx = upper_hull(cost, quality)
     on_hull = set(idx.tolist())
+    points = [
+        {"model": m, "cost_per_1k_usd": float(cost[i]), "quality": float(quality[i]), "on_hull": i in on_hull}
+        for i, m in enumerate(outcomes.models)
+    ]
+    return MultiModelReference(cost, quality, idx, points, aiq(cost, quality))
+
+
+def multi_model_policy(ref: MultiModelReference, models: Sequence[str], traces: pa.Table) -> dict[str, Any]:
+    """RouterBench's block with where the run's policy sits (the only per-run part)."""
+    cost, quality, idx = ref.cost, ref.quality, ref.hull
     n = traces.num_rows
     q_policy = _mean(_floats(traces.column("quality")))
     c_policy = float(_floats(traces.column("cost_usd")).sum()) / n * 1000 if n else None
@@ -378,13 +453,10 @@ def multi_model_block(outcomes: ModelOutcomes, traces: pa.Table) -> dict[str, An
     return {
         "kind": "multi_model",
         "source": ROUTERBENCH,
-        "points": [
-            {"model": m, "cost_per_1k_usd": float(cost[i]), "quality": float(quality[i]), "on_hull": i in on_hull}
-            for i, m in enumerate(outcomes.models)
-        ],
-        "hull": [outcomes.models[i] for i in idx],
+        "points": copy.deepcopy(ref.points),
+        "hull": [models[i] for i in idx],
         "cost_range_per_1k_usd": [float(cost.min()), float(cost.max())],
-        "aiq": aiq(cost, quality),
+        "aiq": ref.aiq,
         "policy": {
             "quality": q_policy,
             "cost_per_1k_usd": c_policy,
@@ -395,14 +467,31 @@ def multi_model_block(outcomes: ModelOutcomes, traces: pa.Table) -> dict[str, An
     }
 
 
+def multi_model_block(outcomes: ModelOutcomes, traces: pa.Table) -> dict[str, Any]:
+    """RouterBench's hull and AIQ of the single-model points and where the run's policy sits."""
+    return multi_model_policy(multi_model_reference(outcomes), outcomes.models, traces)
+
+
 def literature_for_suite(suite: Suite, catalog: Catalog, traces: pa.Table, *, seed: int) -> dict[str, Any]:
-    """The ``literature`` entry of one suite: RouteLLM metrics for two models, RouterBench for more."""
+    """The ``literature`` entry of one suite: RouteLLM metrics for two models, RouterBench for more.
+
+    Everything but the policy's place depends on the suite, the catalog and the seed only: it is
+    computed once per suite object and shared by every run over it (a gate's two runs).
+    """
     outcomes = model_outcomes(suite, catalog)
-    groups = answer_groups(outcomes)
+    key = str(("literature", canonical_sha256(catalog)))
+    groups = _memoised(suite, key + ":groups", lambda: answer_groups(outcomes))
     if len(groups) == 2:
-        return two_model_block(outcomes, groups, suite.examples.column("id"), traces, seed)
+        ids = suite.examples.column("id")
+        two = _memoised(
+            suite,
+            f"{key}:two:{seed}",
+            lambda: two_model_reference(outcomes, groups, suite_traffic_draw(ids, seed, suite.memo), seed),
+        )
+        return two_model_policy(two, traces)
     if len(groups) > 2:
-        return multi_model_block(outcomes, traces)
+        multi = _memoised(suite, key + ":multi", lambda: multi_model_reference(outcomes))
+        return multi_model_policy(multi, outcomes.models, traces)
     return {
         "kind": "none",
         "reason": f"{len(groups)} distinct fully recorded catalog model(s); the literature metrics need two or more",
