@@ -97,3 +97,21 @@ def test_layouts_that_are_not_model_blocks_take_the_hash_join(change: str) -> No
     rows = list(zip(example_id, model, strict=True))
     assert keys.example.tolist() == [ids.index(e) for e in example_id]
     assert keys.duplicates().tolist() == [pair in rows[:i] and pair[1] is not None for i, pair in enumerate(rows)]
+
+
+def test_in_model_blocks_orders_any_layout_into_blocks() -> None:
+    from routegate.suite import in_model_blocks
+
+    ids = [f"e{i}" for i in range(5)]
+    examples = pa.table({"id": pa.array(ids)})
+    rows = [(e, m) for m in ("m2", "m1") for e in ids]
+    shuffled = [rows[i] for i in np.random.default_rng(3).permutation(len(rows))]
+    recordings = pa.table(
+        {"example_id": [r[0] for r in shuffled], "model": [r[1] for r in shuffled], "n": range(len(shuffled))}
+    )
+    blocked = in_model_blocks(recordings, examples)
+    keys = RecordingKeys.of(blocked, examples)
+    assert keys.unique_pairs  # recognised without the hash join
+    assert sorted(blocked.to_pylist(), key=lambda r: r["n"]) == recordings.to_pylist()  # same rows
+    first = shuffled[0][1]
+    assert blocked.column("model").to_pylist()[:5] == [first] * 5

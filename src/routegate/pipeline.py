@@ -160,9 +160,7 @@ def run_policy(
     missing = check_recordings(policy, suites, options.on_missing, plans) if options.recorded else None
     runs = tuple(replay_suite(policy, suite, options, plan) for suite, plan in zip(suites, plans, strict=True))
     traces = pa.concat_tables([r.traces for r in runs], promote_options="default")
-    slices: list[str] = []
-    for suite in suites:
-        slices += [s for s in slice_columns(suite) if s not in slices]
+    slices = suite_slices(suites)
     tiers = ordered_tiers(policy)
     groups = groups if groups is not None else slice_groups(traces, slices)
     summary = {
@@ -181,6 +179,30 @@ def run_policy(
         "literature": literature([(r.suite, r.traces) for r in runs], policy.catalog, seed=options.seed),
     }
     return RunResult(policy=policy, runs=runs, traces=traces, summary=summary, groups=groups)
+
+
+def suite_slices(suites: Sequence[Suite]) -> list[str]:
+    """The slice columns of a run over ``suites``: each suite's, in first-seen order."""
+    slices: list[str] = []
+    for suite in suites:
+        slices += [s for s in slice_columns(suite) if s not in slices]
+    return slices
+
+
+def suite_groups(suites: Sequence[Suite]) -> Groups:
+    """What ``slice_groups`` finds in the traces of any run over ``suites``, from the suites alone.
+
+    The grouping columns of traces are the suite name and request attributes, which no policy
+    changes: PII detection fills only unknown ``pii`` labels, and any unknown label makes every
+    run detect (``needs_detection``). So a gate computes the groups once, before both runs.
+    """
+    tables = []
+    for suite in suites:
+        seen = with_detected_pii(suite) if suite.examples.column("pii").null_count else suite
+        n = seen.examples.num_rows
+        columns = {"suite": pa.repeat(pa.scalar(seen.name, pa.string()), n)}
+        tables.append(pa.table(columns | {c: seen.examples.column(c) for c in slice_columns(seen)}))
+    return slice_groups(pa.concat_tables(tables, promote_options="default"), suite_slices(suites))
 
 
 def describe_policy(policy: Policy) -> dict[str, Any]:

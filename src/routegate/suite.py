@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -141,6 +142,7 @@ class RecordingKeys:
     cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict, compare=False, repr=False)
     """Index matrices already built (read-only), by (examples, models)."""
 
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
     unique_pairs: bool = False
     """Known, from the layout, that no (example, model) pair repeats (``duplicates`` then has nothing to find)."""
 
@@ -162,12 +164,13 @@ class RecordingKeys:
 
     def index(self, n_examples: int, models: tuple[str, ...]) -> np.ndarray:
         """int64 matrix [example row, position in ``models``] -> recording row, or -1 where none (read-only)."""
-        cached = self.cache.get((n_examples, models))
-        if cached is None:
-            cached = self._index(n_examples, models)
-            cached.flags.writeable = False
-            self.cache[(n_examples, models)] = cached
-        return cached
+        with self.lock:  # two runs in parallel threads build it once
+            cached = self.cache.get((n_examples, models))
+            if cached is None:
+                cached = self._index(n_examples, models)
+                cached.flags.writeable = False
+                self.cache[(n_examples, models)] = cached
+            return cached
 
     def _index(self, n_examples: int, models: tuple[str, ...]) -> np.ndarray:
         matrix = np.full((n_examples, len(models)), -1, dtype=np.int64)
@@ -231,6 +234,15 @@ def _model_blocks(example_id: pa.ChunkedArray, ids: pa.Array, model: np.ndarray)
     return np.tile(np.arange(n, dtype=np.int64), k)
 
 
+def in_model_blocks(recordings: pa.Table, examples: pa.Table) -> pa.Table:
+    """``recordings`` reordered into the layout ``_model_blocks`` recognises: by model (in first-seen
+    order), then by the example's row (recordings of unknown examples last, in their own order)."""
+    keys = RecordingKeys.of(recordings, examples)
+    example = np.where(keys.example < 0, examples.num_rows, keys.example)
+    order = np.lexsort((np.arange(recordings.num_rows), example, keys.model))
+    return recordings.take(pa.array(order))
+
+
 @dataclass(frozen=True)
 class TableFile:
     """A parquet table held in memory as its file's bytes, so a column left out of the first read
@@ -291,6 +303,10 @@ TAKE_WHOLE = 8
 """``Suite.take`` of more than 1/``TAKE_WHOLE`` of a deferred column reads the whole column (kept)."""
 
 
+T = TypeVar("T")
+_LOCKS_GUARD = threading.Lock()
+
+
 @dataclass(frozen=True)
 class Suite:
     """A loaded, validated suite. ``examples`` and ``recordings`` have every optional column filled."""
@@ -305,29 +321,39 @@ class Suite:
     """Columns of ``DEFERRED`` left out of the tables, and the file each one is read from on demand
     (``column`` and ``take``); empty when the tables hold every column."""
     memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _locks: dict[str, threading.RLock] = field(default_factory=dict, init=False, compare=False, repr=False)
     """Data derived from the tables once per suite object and shared by every replay over it (the
     recordings' join keys, the recorded provider's numpy columns). ``dataclasses.replace`` gives a
     new suite an empty memo, so derived data never outlives the tables it came from."""
 
+    def memoised(self, key: str, compute: Callable[[], T]) -> T:
+        """``self.memo[key]``, computed by ``compute()`` on first use.
+
+        Thread-safe: a gate replays its two policies in parallel threads, and whichever asks
+        first computes while the other waits for the result (one lock per key, so unrelated
+        work is never serialised; re-entrant, so ``compute`` may ask for other keys).
+        """
+        if key in self.memo:
+            value: T = self.memo[key]
+            return value
+        with _LOCKS_GUARD:
+            lock = self._locks.setdefault(key, threading.RLock())
+        with lock:
+            if key not in self.memo:
+                self.memo[key] = compute()
+            value = self.memo[key]
+            return value
+
     def recording_keys(self) -> RecordingKeys:
         """The recordings' join keys (computed on first use, or handed over by the loader)."""
-        keys: RecordingKeys | None = self.memo.get("keys")
-        if keys is None:
-            keys = RecordingKeys.of(self.recordings, self.examples)
-            self.memo["keys"] = keys
-        return keys
+        return self.memoised("keys", lambda: RecordingKeys.of(self.recordings, self.examples))
 
     def column(self, table: Literal["examples", "recordings"], name: str) -> pa.ChunkedArray:
         """A column of the examples or recordings, read now (once) if it was deferred."""
         held = self.examples if table == "examples" else self.recordings
         if name in held.column_names:
             return held.column(name)
-        key = f"column:{table}:{name}"
-        column: pa.ChunkedArray | None = self.memo.get(key)
-        if column is None:
-            column = self.deferred[name].column(name, DEFERRED[name][1])
-            self.memo[key] = column
-        return column
+        return self.memoised(f"column:{table}:{name}", lambda: self.deferred[name].column(name, DEFERRED[name][1]))
 
     def take(self, table: Literal["examples", "recordings"], name: str, rows: np.ndarray) -> pa.Array:
         """``column(table, name)[rows]``; for a deferred column, only the row groups holding ``rows`` are read."""

@@ -58,14 +58,15 @@ def with_detected_pii(suite: Suite, detector: BatchDetector | None = None) -> Su
     """The suite with effective ``pii`` and ``pii_kinds`` columns (the same object on every call)."""
     if MEMO_DONE in suite.memo:
         return suite
-    derived: Suite | None = suite.memo.get(MEMO_DERIVED)
-    if derived is None:
+
+    def derive() -> Suite:
         detection = detect_examples(suite.examples, detector, suite.column("examples", "messages"))
         derived = dataclasses.replace(suite, examples=with_pii_columns(suite.examples, detection))
         derived.memo["keys"] = suite.recording_keys()  # same ids and recordings: same join keys
         derived.memo[MEMO_DONE] = detection
-        suite.memo[MEMO_DERIVED] = derived
-    return derived
+        return derived
+
+    return suite.memoised(MEMO_DERIVED, derive)
 
 
 def effective_pii(examples: pa.Table) -> np.ndarray:

@@ -54,12 +54,12 @@ class RecordedProvider:
     def from_suite(cls, suite: Suite, models: tuple[str, ...]) -> RecordedProvider:
         """The provider for ``suite``, reusing the join keys computed when it was loaded."""
         rows = suite.recording_keys().index(suite.examples.num_rows, models)
-        columns: RecordedProvider | None = suite.memo.get("recorded")
-        if columns is None:
-            columns = cls.from_tables(suite.examples, suite.recordings, (), rows=rows[:, :0])
-            columns = dataclasses.replace(columns, texts=partial(suite.take, "recordings", "response"))
-            suite.memo["recorded"] = columns
-        return dataclasses.replace(columns, rows=rows)
+
+        def columns() -> RecordedProvider:
+            table = cls.from_tables(suite.examples, suite.recordings, (), rows=rows[:, :0])
+            return dataclasses.replace(table, texts=partial(suite.take, "recordings", "response"))
+
+        return dataclasses.replace(suite.memoised("recorded", columns), rows=rows)
 
     @classmethod
     def from_tables(
