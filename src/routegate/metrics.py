@@ -24,10 +24,9 @@ as a single-model replay) and places a run's traces among them. No I/O.
 from __future__ import annotations
 
 import copy
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -45,7 +44,6 @@ PGR_TARGETS: tuple[float, ...] = (0.5, 0.8)
 """The CPT targets reported (RouteLLM reports CPT(50%) and CPT(80%))."""
 ROUTELLM = "RouteLLM (Ong et al. 2024), routellm/evals/evaluate.py"
 ROUTERBENCH = "RouterBench (Hu et al. 2024), evaluation/AIQ.py"
-T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- two models
@@ -217,19 +215,6 @@ class ModelOutcomes:
     """float64 [model, request]: the recorded latency of the call."""
 
 
-_OUTCOMES_LOCK = threading.RLock()
-"""Serialises the per-suite memos below: runs summarised in parallel threads compute them once."""
-
-
-def _memoised(suite: Suite, key: str, compute: Callable[[], T]) -> T:
-    """``compute()`` once per suite object (``Suite.memo``), whichever run asks first."""
-    with _OUTCOMES_LOCK:
-        if key not in suite.memo:
-            suite.memo[key] = compute()
-        value: T = suite.memo[key]
-    return value
-
-
 def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     """Per-request quality and cost of every catalog model that has a recording for every request.
 
@@ -239,7 +224,7 @@ def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     loaded suite and catalog (a gate's two runs share them).
     """
     key = str(("model_outcomes", canonical_sha256(catalog)))
-    return _memoised(suite, key, lambda: _model_outcomes(suite, catalog))
+    return suite.memoised(key, lambda: _model_outcomes(suite, catalog))
 
 
 def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
@@ -260,11 +245,16 @@ def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     bad = recorded.error[take] != OK
     price_in = np.array([catalog.models[m].price.input_per_1m / 1e6 for m in models])[:, None]
     price_out = np.array([catalog.models[m].price.output_per_1m / 1e6 for m in models])[:, None]
-    cost = recorded.input_tokens[take] * price_in + recorded.output_tokens[take] * price_out
+    # In place where the result is the same: each fresh [model, request] array costs page faults at 1M rows.
+    cost = recorded.input_tokens[take] * price_in
+    cost += recorded.output_tokens[take] * price_out
     latency = recorded.latency_ms[take]
-    pre_judged = np.where(bad, np.nan, recorded.quality[take])
+    pre_judged = recorded.quality[take]
+    pre_judged[bad] = np.nan
     reference = suite.examples.column("reference").combine_chunks()
-    quality = np.stack([_score_model(suite, reference, take[k], bad[k], pre_judged[k]) for k in range(len(models))])
+    quality = np.empty(take.shape)
+    for k in range(len(models)):
+        quality[k] = _score_model(suite, reference, take[k], bad[k], pre_judged[k])
     quality[bad] = 0.0  # a failed call scores 0, whatever the scorer says of its (null) answer
     return ModelOutcomes(models, quality, cost, latency)
 
@@ -480,17 +470,16 @@ def literature_for_suite(suite: Suite, catalog: Catalog, traces: pa.Table, *, se
     """
     outcomes = model_outcomes(suite, catalog)
     key = str(("literature", canonical_sha256(catalog)))
-    groups = _memoised(suite, key + ":groups", lambda: answer_groups(outcomes))
+    groups = suite.memoised(key + ":groups", lambda: answer_groups(outcomes))
     if len(groups) == 2:
         ids = suite.examples.column("id")
-        two = _memoised(
-            suite,
+        two = suite.memoised(
             f"{key}:two:{seed}",
             lambda: two_model_reference(outcomes, groups, suite_traffic_draw(ids, seed, suite.memo), seed),
         )
         return two_model_policy(two, traces)
     if len(groups) > 2:
-        multi = _memoised(suite, key + ":multi", lambda: multi_model_reference(outcomes))
+        multi = suite.memoised(key + ":multi", lambda: multi_model_reference(outcomes))
         return multi_model_policy(multi, outcomes.models, traces)
     return {
         "kind": "none",
