@@ -321,8 +321,14 @@ def _write_parquet(path: Path, rows: list[dict[str, object]], row_group_size: in
     pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=row_group_size)
 
 
-def test_text_columns_are_read_on_demand_from_the_same_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch_rows", [3, 4096])  # decoding stops inside a row group / reads it whole
+def test_text_columns_are_read_on_demand_from_the_same_file(
+    tmp_path: Path, batch_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """messages and response stay on disk until asked; whole, by rows, or per row group they match an eager load."""
+    import routegate.suite
+
+    monkeypatch.setattr(routegate.suite, "TAKE_BATCH_ROWS", batch_rows)
     examples = [example_row(i, input_tokens=10 + i, messages=_messages(f"prompt {i}", f"turn {i}")) for i in range(40)]
     recordings = default_recordings(examples, ["gpt-small", "claude-mid"])
     for i, row in enumerate(recordings):

@@ -204,8 +204,10 @@ def group_rows(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
     encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
     codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
     labels = [_key(v) for v in encoded.dictionary.to_pylist()]
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(-1, len(labels) + 1))
+    # A stable sort of small codes is numpy's radix sort (~4x faster than on int64); same order.
+    small = codes.astype(np.int16) if len(labels) < np.iinfo(np.int16).max else codes
+    order = np.argsort(small, kind="stable")
+    bounds = np.searchsorted(small[order], np.arange(-1, len(labels) + 1))
     groups: dict[str, np.ndarray] = {}
     if bounds[1] > bounds[0]:
         groups[NO_VALUE] = order[bounds[0] : bounds[1]]

@@ -178,6 +178,13 @@ class RecordingKeys:
         wanted = {m: j for j, m in enumerate(models)}
         for code, model in enumerate(self.models):
             position[code] = wanted.get(model, -1)
+        if self.unique_pairs and n_examples and self.example.size % n_examples == 0:
+            # Model blocks (see ``_model_blocks``): block b holds one model's recordings in example order.
+            for b in range(self.example.size // n_examples):
+                j = position[self.model[b * n_examples]]
+                if j >= 0:
+                    matrix[:, j] = np.arange(b * n_examples, (b + 1) * n_examples)
+            return matrix
         column = position[self.model]  # code -1 (empty model) picks the trailing -1
         keep = (self.example >= 0) & (column >= 0)
         matrix[self.example[keep], column[keep]] = np.flatnonzero(keep)
@@ -277,16 +284,36 @@ class TableFile:
         return self.parquet.read(columns=[name]).column(name).cast(kind)
 
     def take(self, name: str, kind: pa.DataType, rows: np.ndarray) -> pa.Array:
-        """``column[rows]``, decoding only the row groups that hold ``rows``."""
+        """``column[rows]``, decoding only the row groups that hold ``rows``, each only up to the
+        last row wanted from it (batch by batch): a report's ten listed prompts decode a few
+        thousand rows, not the file."""
         meta = self.parquet.metadata
         starts = np.zeros(meta.num_row_groups + 1, dtype=np.int64)
         np.cumsum([meta.row_group(i).num_rows for i in range(meta.num_row_groups)], out=starts[1:])
         group_of = np.searchsorted(starts, rows, side="right") - 1
-        groups = np.unique(group_of)
-        part = self.parquet.read_row_groups(groups.tolist(), columns=[name]).column(name).cast(kind)
-        sizes = starts[groups + 1] - starts[groups]
-        base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        return take_rows(part, base[np.searchsorted(groups, group_of)] + rows - starts[group_of])
+        pieces: list[pa.Array] = []
+        base: dict[int, int] = {}  # row group -> position of its first decoded row among the pieces
+        decoded = 0
+        for group in np.unique(group_of).tolist():
+            base[group] = decoded
+            last = int((rows[group_of == group] - starts[group]).max())
+            seen = 0
+            batches = self.parquet.iter_batches(
+                batch_size=TAKE_BATCH_ROWS, row_groups=[group], columns=[name], use_threads=False
+            )
+            for batch in batches:
+                pieces.append(batch.column(0))
+                seen += batch.num_rows
+                if seen > last:
+                    break
+            decoded += seen
+        positions = np.array([base[g] for g in group_of.tolist()], dtype=np.int64) + rows - starts[group_of]
+        whole = (
+            pa.chunked_array(pieces, pieces[0].type)
+            if pieces
+            else pa.chunked_array([], self.parquet.schema_arrow.field(name).type)
+        )
+        return take_rows(whole, positions).cast(kind)
 
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
@@ -299,6 +326,8 @@ DEFERRED: dict[str, tuple[str, pa.DataType]] = {
 """Text columns read on demand (column -> its table, its type): a replay over recorded answers
 needs neither the prompts nor the answer texts unless a scorer reads them, PII detection has
 to run, or a report lists them; at 1M requests they are ~60% of the suite's bytes."""
+TAKE_BATCH_ROWS = 4096
+"""Rows decoded at a time by ``TableFile.take``, which stops after the last row it needs."""
 TAKE_WHOLE = 8
 """``Suite.take`` of more than 1/``TAKE_WHOLE`` of a deferred column reads the whole column (kept)."""
 

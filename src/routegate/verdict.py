@@ -6,18 +6,18 @@ changes only when a field is removed or changes meaning.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from routegate.compare import compare_runs
-from routegate.drill import ScenarioArg, drill_both
 from routegate.gates import GatesSpec, Verdict, evaluate_gates
-from routegate.pipeline import RunOptions, RunResult, run_policy, suite_groups
+from routegate.pipeline import RunOptions, RunResult, run_policy
 from routegate.policy import Policy
 from routegate.suite import Suite
+
+if TYPE_CHECKING:  # the fault machinery is imported only by gates with --scenario
+    from routegate.drill import ScenarioArg
 
 VERDICT_SCHEMA = 1
 
@@ -45,23 +45,14 @@ def gate_policies(
 ) -> GateOutcome:
     """Replay both policies over the same loaded suites, pair, compare and gate (and drill each ``scenarios``)."""
     options = options or RunOptions()
-    groups = suite_groups(suites)
-    if options.recorded:
-        # Two independent replays of the same loaded suites: run them on two threads (numpy and
-        # Arrow release the GIL; suite-level work is memoised once, see ``Suite.memoised``). The
-        # progress line follows the candidate. Live runs stay sequential: they share rate limits.
-        quiet = dataclasses.replace(options, on_step=None)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baseline") as pool:
-            pending = pool.submit(run_policy, baseline, suites, quiet, groups=groups)
-            cand = run_policy(candidate, suites, options, groups=groups)
-            base = pending.result()
-    else:
-        base = run_policy(baseline, suites, options, groups=groups)
-        cand = run_policy(candidate, suites, options, groups=groups)
+    base = run_policy(baseline, suites, options)
+    cand = run_policy(candidate, suites, options, groups=base.groups)
     comparison = compare_runs(base, cand, seed=options.seed)
     verdict = evaluate_gates(comparison, gates, cand)
     resilience = None
     if scenarios:
+        from routegate.drill import drill_both
+
         resilience, extra = drill_both(baseline, candidate, suites, scenarios, options, base, cand, gates.resilience)
         verdict = Verdict(verdict.gates + tuple(extra))
     return GateOutcome(base, cand, comparison, verdict, gates_source, resilience)
