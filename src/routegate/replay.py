@@ -18,8 +18,10 @@ number of requests. Nothing here knows whether answers are recorded or live.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -237,8 +239,13 @@ def replay(
     on_step: StepHook | None = None,
     plan: Plan | None = None,
     want_text: bool = True,
+    memo: dict[str, Any] | None = None,
 ) -> Replay:
-    """Run the policy over every request of ``examples`` against ``provider`` (``plan``: already computed)."""
+    """Run the policy over every request of ``examples`` against ``provider`` (``plan``: already computed).
+
+    ``memo``: the memo of the suite ``examples`` belongs to (``Suite.memo``, as for ``plan_tiers``),
+    so that the per-request stakes and latency-budget columns are derived once per suite.
+    """
     models = models if models is not None else policy_models(spec)
     plan = plan if plan is not None else plan_tiers(examples, spec)
     tiers = plan.tiers
@@ -246,15 +253,13 @@ def replay(
     rules = _Rules.of(spec, catalog, models, tiers)
     max_esc = spec.escalation.max_escalations
 
-    stakes_forced = _isin(examples.column("stakes"), spec.escalation.always_for_stakes)
+    stakes = spec.escalation.always_for_stakes
+    stakes_forced = _memoised(memo, f"replay:stakes:{stakes!r}", lambda: _isin(examples.column("stakes"), stakes))
+    budgets = tuple((name, cls.latency_budget_ms) for name, cls in (spec.sla or {}).items())
+    budget = _memoised(memo, f"replay:budget:{budgets!r}", lambda: _latency_budget(examples, budgets))
     # Unknown (null) counts as PII: a table that skipped detection fails closed, never open.
     pii = np.asarray(pc.fill_null(examples.column("pii"), True).to_numpy(zero_copy_only=False), dtype=bool)
-    arrival = examples.column("arrival_ms").to_numpy(zero_copy_only=False).astype(np.float64)
-    budget = np.full(n, np.inf)
-    if spec.sla:
-        sla = examples.column("sla")
-        for name, cls in spec.sla.items():
-            budget[_isin(sla, (name,))] = cls.latency_budget_ms
+    arrival = examples.column("arrival_ms").to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
 
     tier = plan.tier.copy()
     pos = np.zeros(n, dtype=np.int16)
@@ -339,11 +344,12 @@ def replay(
         wants = has_step & (forced | (confidence < rules.esc_below[t]))
         esc = wants & (escalations[sel] < max_esc) & within
         _put(final, sel, ok & ~esc, ids)
-        up = pending[esc]
+        escalating = np.flatnonzero(esc)  # positions in the step: one pass, then small gathers
+        up = pending[escalating]
         # A request still pending after a success escalated from it: its best answer so far, kept
         # in case the escalation fails.
-        best[up] = ids[esc]
-        to_up = to[esc]
+        best[up] = rows.start + escalating
+        to_up = to[escalating]
         can_fall = ~ok & rules.falls_back[res.error] & (p + 1 < rules.chain_len[t]) & within
         end = ~ok & ~can_fall
         end_tier = t[end]
@@ -419,6 +425,33 @@ def replay(
         text_gathered=want_text or confidence_fn is not None,
         recorded_quality=calls.column("quality"),
     )
+
+
+_MEMO_LOCK = threading.Lock()
+"""Serialises memoised columns: two runs replayed in parallel threads compute a suite's column once."""
+
+
+def _memoised(memo: dict[str, Any] | None, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """``compute()``, once per suite when given its memo; read-only, since every later run shares it."""
+    if memo is None:
+        return compute()
+    with _MEMO_LOCK:
+        value: np.ndarray | None = memo.get(key)
+        if value is None:
+            value = compute()
+            value.flags.writeable = False
+            memo[key] = value
+    return value
+
+
+def _latency_budget(examples: pa.Table, budgets: tuple[tuple[str, float], ...]) -> np.ndarray:
+    """float64 per request: the latency budget of its SLA class (inf when none)."""
+    budget = np.full(examples.num_rows, np.inf)
+    if budgets:
+        sla = examples.column("sla")
+        for name, ms in budgets:
+            budget[_isin(sla, (name,))] = ms
+    return budget
 
 
 def _isin(column: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:
