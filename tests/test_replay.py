@@ -393,3 +393,62 @@ def test_texts_fetched_later_equal_texts_gathered_during_the_replay() -> None:
     assert skipped.final_responses(lambda rows: rec.column("response").take(rows)).to_pylist() == ["zero", "one", None]
     with pytest.raises(RuntimeError):
         skipped.final_responses()
+
+
+def _same_replay(a: Replay, b: Replay) -> bool:
+    arrays = ("final_tier", "final_model", "final_attempt", "n_attempts", "escalated", "failed", "cost_usd")
+    return a.attempts.equals(b.attempts) and all(np.array_equal(getattr(a, f), getattr(b, f)) for f in arrays)
+
+
+def test_a_suite_memo_shared_by_policies_with_different_stakes_and_budgets_keeps_them_apart() -> None:
+    ex = examples([{"stakes": "high", "sla": "batch"}, {"stakes": "low"}, {"confidence": 0.9}])
+    rec = recordings(
+        [
+            {"example_id": e, "model": m, "latency_ms": 800.0, "confidence": 0.9}
+            for e in ("e0", "e1", "e2")
+            for m in ("cheap", "backup", "big")
+        ]
+    )
+    specs = [
+        policy(escalation=ESCALATE, sla={"batch": {"latency_budget_ms": 500}}),
+        policy(escalation={**ESCALATE, "always_for_stakes": ["low"]}, sla={"batch": {"latency_budget_ms": 5000}}),
+    ]
+    memo: dict[str, Any] = {}
+    for spec in specs:
+        models = policy_models(spec)
+        provider = RecordedProvider.from_tables(ex, rec, models)
+        alone = replay(ex, spec, CATALOG, provider, models=models)
+        shared = replay(ex, spec, CATALOG, provider, models=models, memo=memo)
+        again = replay(ex, spec, CATALOG, provider, models=models, memo=memo)
+        assert _same_replay(alone, shared)
+        assert _same_replay(alone, again)
+    first, second = (run(spec, ex, rec) for spec in specs)
+    assert first.escalated.tolist() == [False, False, False]  # e0 is high stakes, but past its 500 ms budget
+    assert second.escalated.tolist() == [False, True, False]
+    assert all(not v.flags.writeable for v in memo.values())
+
+
+def test_more_calls_than_twice_the_requests() -> None:
+    """Escalation then two fallbacks: three calls for one request (the attempt buffers must grow)."""
+    spec = policy(
+        escalation=ESCALATE,
+        tiers={"fast": {"models": ["cheap"]}, "reasoning": {"models": ["big", "backup"]}},
+        rules=[],
+        default_tier="fast",
+    )
+    ex = examples([{"stakes": "high"}])
+    rec = recordings(
+        [
+            {"example_id": "e0", "model": "cheap", "input_tokens": 7},
+            {"example_id": "e0", "model": "big", "error": "timeout", "input_tokens": 11},
+            {"example_id": "e0", "model": "backup", "error": "rate_limit", "input_tokens": 13},
+        ]
+    )
+    result = run(spec, ex, rec)
+    assert tried(result, 0) == ["cheap", "big", "backup"]
+    assert result.attempts.column("attempt").to_pylist() == [0, 1, 2]
+    assert result.attempts.column("input_tokens").to_pylist() == [7, 11, 13]
+    assert result.attempts.column("kind").to_pylist() == ["first", "escalation", "fallback"]
+    assert result.final_attempt[0] == 0  # the failed escalation keeps the cheaper answer
+    assert not result.failed[0]
+    assert result.source_rows.tolist()[1:] == [-1, -1]

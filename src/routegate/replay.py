@@ -180,6 +180,12 @@ class _Rules:
     falls_back: np.ndarray
     """bool per error code (0..255): the error falls back along the chain."""
 
+    def model_at(self, tier: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """``chain[tier, position]``, by one flat gather (~3x faster than numpy's two-array indexing)."""
+        width = self.chain.shape[1]
+        model: np.ndarray = self.chain.ravel()[tier * width + position]
+        return model
+
     @classmethod
     def of(cls, spec: PolicySpec, catalog: Catalog, models: tuple[str, ...], tiers: tuple[str, ...]) -> _Rules:
         model_index = {m: i for i, m in enumerate(models)}
@@ -289,7 +295,7 @@ def replay(
         calls.out("request", rows)[...] = pending
         t = tier[sel]  # a view when sel is a slice: read only before tier changes below (and only for pending rows)
         p = pos[sel]
-        m = rules.chain[t, p]
+        m = rules.model_at(t, p)
         attempt = calls.out("attempt", rows)
         attempt[...] = n_attempts[sel]
         calls.out("model", rows)[...] = m
@@ -350,30 +356,35 @@ def replay(
         # in case the escalation fails.
         best[up] = rows.start + escalating
         to_up = to[escalating]
-        can_fall = ~ok & rules.falls_back[res.error] & (p + 1 < rules.chain_len[t]) & within
-        end = ~ok & ~can_fall
-        end_tier = t[end]
-        down = pending[can_fall]
+
+        # Failed calls (few): fall back along the chain, or end. Decided on their positions only.
+        failing = np.flatnonzero(~ok)
+        error = res.error[failing]
+        failing_tier = t[failing]
+        can_fall = rules.falls_back[error] & (p[failing] + 1 < rules.chain_len[failing_tier]) & within[failing]
+        down = pending[failing[can_fall]]
+        ended = pending[failing[~can_fall]]
+        end_tier = failing_tier[~can_fall]
+        last_error[pending[failing]] = error
+
         # Every read of t and p is above: with sel a slice they are views of tier and pos.
         tier[up] = to_up
         pos[up] = 0
         kind[up] = ESCALATION
         escalations[up] += 1
         escalated[up] = True
-
-        # Failed calls: fall back along the chain, or end.
-        _put(last_error, sel, ~ok, res.error)
         pos[down] += 1
         kind[down] = FALLBACK
         fell_back[down] = True
-        ended = pending[end]
         rescued = best[ended] >= 0
         final[ended[rescued]] = best[ended[rescued]]
         failed[ended[~rescued]] = True
         final_tier[ended[~rescued]] = end_tier[~rescued]
 
         # up and down are disjoint subsets of the sorted pending rows: their union, in order.
-        pending = pending[esc | can_fall]
+        moving = esc
+        moving[failing[can_fall]] = True
+        pending = pending[moving]
         step_no += 1
         if on_step is not None:
             on_step(step_no, int(pending.size))
