@@ -7,7 +7,6 @@ Bad input never prints a traceback: ``InputError`` becomes one
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -17,12 +16,9 @@ import click
 
 from routegate import __version__
 from routegate.errors import InputError, errors_only
+from routegate.memory import tune_for_batch
 
-# A replay allocates many large, short-lived arrays. NumPy advises the kernel to back every array
-# over 4 MiB with transparent huge pages, and zeroing a fresh 2 MiB page on first touch cost ~1 s
-# of system time in a 1M-request gate on Linux (docs/performance.md). Read when NumPy is first
-# imported, which the commands do lazily, after this line; an explicit setting wins.
-os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+tune_for_batch()  # before NumPy is imported: see routegate/memory.py
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -46,9 +46,10 @@ class Columns:
 
     def __init__(self, traces: pa.Table) -> None:
         def num(name: str) -> np.ndarray:
-            return np.asarray(
-                pc.fill_null(traces.column(name), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
-            )
+            column = traces.column(name)
+            if column.null_count:
+                column = pc.fill_null(column, np.nan)
+            return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)  # no copy for one chunk
 
         self._traces = weakref.ref(traces)
         self.n = traces.num_rows

@@ -130,6 +130,7 @@ def replay_suite(policy: Policy, suite: Suite, options: RunOptions, plan: Plan |
         on_step=options.on_step,
         plan=plan,
         want_text=needs_response(get_scorer(suite.manifest.scoring.scorer)),
+        memo=suite.memo,
     )
     quality = score_final_answers(suite, result)
     return SuiteRun(suite=suite, replay=result, traces=build_traces(suite, result, quality))
