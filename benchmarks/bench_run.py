@@ -42,8 +42,17 @@ def measure(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, s
 
 
 def suite_for(n: int) -> Path:
+    """The cached synthetic suite of ``n`` requests, (re)generated when missing or written with
+    another row-group size than ``routegate.writer`` uses now (an older cache)."""
+    import pyarrow.parquet as pq
+
+    from routegate.writer import ROW_GROUP_ROWS
+
     folder = CACHE / f"synthetic-{n}"
-    if not (folder / "suite.yaml").exists():
+    current = (folder / "suite.yaml").exists() and (
+        pq.ParquetFile(folder / "examples.parquet").metadata.row_group(0).num_rows == min(n, ROW_GROUP_ROWS)
+    )
+    if not current:
         from routegate.synth import write_synthetic_suite
 
         print(f"generating {n:,} requests ...", flush=True)
