@@ -782,8 +782,8 @@ def load_suite(folder: str | Path, *, defer: bool = True) -> Suite:
     for key in ("examples", "recordings"):
         line, col = doc.position((key,))
         files[key] = resolve_inside(folder, getattr(manifest, key), file=display, field=key, line=line, col=col)
-    with ThreadPoolExecutor(max_workers=1) as hasher:
-        suite = _load_tables(manifest, doc, folder, files, defer, hasher)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="load") as pool:
+        suite = _load_tables(manifest, doc, folder, files, defer, pool)
     return suite
 
 
@@ -793,18 +793,22 @@ def _load_tables(
     folder: Path,
     files: dict[str, Path],
     defer: bool,
-    hasher: ThreadPoolExecutor,
+    pool: ThreadPoolExecutor,
 ) -> Suite:
+    """Read, check and hash the two tables. The recordings are read, and each file hashed, on the
+    ``pool``'s threads while the examples are checked (decoding and hashing release the GIL);
+    problems are still reported examples first."""
     ex_display = str(folder / manifest.examples)
     rec_display = str(folder / manifest.recordings)
     table, ex_file, ex_columns = _read_table(files["examples"], ex_display, "examples", defer)
-    digests = {"examples": hasher.submit(_file_digest, files["examples"], ex_file)}
+    reading = pool.submit(_read_table, files["recordings"], rec_display, "recordings", defer)
+    digests = {"examples": pool.submit(_file_digest, files["examples"], ex_file)}
     deferred = {name: ex_file for name in ex_columns if ex_file and name not in table.column_names}
     examples, problems = check_examples(table, ex_display, ex_columns)
     if errors_only(problems):
         raise InputError(problems)
-    table, rec_file, rec_columns = _read_table(files["recordings"], rec_display, "recordings", defer)
-    digests["recordings"] = hasher.submit(_file_digest, files["recordings"], rec_file)
+    table, rec_file, rec_columns = reading.result()
+    digests["recordings"] = pool.submit(_file_digest, files["recordings"], rec_file)
     deferred |= {name: rec_file for name in rec_columns if rec_file and name not in table.column_names}
     recordings, keys, rec_problems = check_recordings_keyed(table, examples, rec_display, rec_columns)
     problems += rec_problems
