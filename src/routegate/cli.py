@@ -219,6 +219,7 @@ def run(
 
     With --scenario, also drill each fault scenario: resilience.json, resilience.md (and its section in summary.md).
     """
+    from concurrent.futures import Future, ThreadPoolExecutor
     from pathlib import Path
 
     from routegate.pipeline import RunOptions, run_policy
@@ -232,12 +233,19 @@ def run(
     suites = _load_suites(suite_paths)
     hook, context = _progress_hook(progress)
     live, on_missing, extra = _live_options(providers, on_missing)
-    with context, live:
-        options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]
-        result = run_policy(policy, suites, options)
-        resilience = _drill_report(policy, suites, scenarios, options, result)
     out = Path(out_dir)
-    write_parquet_atomic(out / "traces.parquet", result.traces)
+    written: list[Future[None]] = []
+    # traces.parquet is compressed and written on a second thread while the summary is computed.
+    with context, live, ThreadPoolExecutor(max_workers=1, thread_name_prefix="traces") as writer:
+
+        def write_traces(traces: Any) -> None:
+            written.append(writer.submit(write_parquet_atomic, out / "traces.parquet", traces))
+
+        options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]
+        result = run_policy(policy, suites, options, on_traces=write_traces)
+        resilience = _drill_report(policy, suites, scenarios, options, result)
+        for future in written:
+            future.result()  # a failed write raises here (OSError: exit 2)
     write_json_atomic(out / "summary.json", result.summary)
     summary_md = render_run_markdown(result.summary)
     if resilience is not None:

@@ -152,15 +152,26 @@ def ordered_tiers(policy: Policy) -> tuple[str, ...]:
 
 
 def run_policy(
-    policy: Policy, suites: Sequence[Suite], options: RunOptions | None = None, *, groups: Groups | None = None
+    policy: Policy,
+    suites: Sequence[Suite],
+    options: RunOptions | None = None,
+    *,
+    groups: Groups | None = None,
+    on_traces: Callable[[pa.Table], None] | None = None,
 ) -> RunResult:
-    """Replay ``policy`` over every suite and summarise (``groups``: from an earlier run over the same suites)."""
+    """Replay ``policy`` over every suite and summarise (``groups``: from an earlier run over the same suites).
+
+    ``on_traces`` gets the traces table as soon as it exists, before the summary is computed (the
+    CLI starts writing traces.parquet then, on another thread).
+    """
     options = options or RunOptions()
     suites = [with_detected_pii(suite) if needs_detection(suite, policy) else suite for suite in suites]
     plans = [plan_tiers(suite.examples, policy.spec, memo=suite.memo) for suite in suites]
     missing = check_recordings(policy, suites, options.on_missing, plans) if options.recorded else None
     runs = tuple(replay_suite(policy, suite, options, plan) for suite, plan in zip(suites, plans, strict=True))
     traces = pa.concat_tables([r.traces for r in runs], promote_options="default")
+    if on_traces is not None:
+        on_traces(traces)
     slices = suite_slices(suites)
     tiers = ordered_tiers(policy)
     groups = groups if groups is not None else slice_groups(traces, slices)
