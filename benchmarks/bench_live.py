@@ -74,7 +74,7 @@ def routegate_path(port: int, n: int, concurrency: int) -> None:
     )
     examples = pa.table({"messages": [[{"role": "user", "content": f"What is {i} + 2?"}] for i in range(n)]})
     with LiveFactory(LiveOptions()) as factory:
-        provider = LiveProvider.build(factory, examples, ("m",), catalog, Fallback())
+        provider = LiveProvider.build(factory, examples.column("messages"), ("m",), catalog, Fallback())
         outs = provider.fetch(np.arange(n, dtype=np.int64), np.zeros(n, dtype=np.int64))
     assert all(o.error == "" for o in outs)
 
