@@ -70,9 +70,10 @@ class RecordedProvider:
         return cls(
             rows=rows if rows is not None else recording_index(examples, recordings, models),
             error=pc.fill_null(codes, MISSING).to_numpy(zero_copy_only=False).astype(np.int8),
-            input_tokens=recordings.column("input_tokens").to_numpy().astype(np.int64),
-            output_tokens=recordings.column("output_tokens").to_numpy().astype(np.int64),
-            latency_ms=recordings.column("latency_ms").to_numpy().astype(np.float64),
+            # Read-only views of the Arrow buffers where the types already match: only gathered from.
+            input_tokens=np.asarray(recordings.column("input_tokens").to_numpy(), dtype=np.int64),
+            output_tokens=np.asarray(recordings.column("output_tokens").to_numpy(), dtype=np.int64),
+            latency_ms=np.asarray(recordings.column("latency_ms").to_numpy(), dtype=np.float64),
             confidence=_float_column(recordings, "confidence"),
             quality=_float_column(recordings, "quality"),
             texts=partial(_take_texts, recordings),
