@@ -259,6 +259,8 @@ class TableFile:
     display: str
     data: bytes = field(repr=False)
     parquet: pq.ParquetFile = field(repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """One reader at a time: a gate's two replays may both read texts, and a pyarrow reader keeps state."""
 
     @classmethod
     def open(cls, path: Path, display: str) -> TableFile:
@@ -281,12 +283,17 @@ class TableFile:
             raise InputError.single(self.display, f"cannot read table: {exc}") from None
 
     def column(self, name: str, kind: pa.DataType) -> pa.ChunkedArray:
-        return self.parquet.read(columns=[name]).column(name).cast(kind)
+        with self.lock:
+            return self.parquet.read(columns=[name]).column(name).cast(kind)
 
     def take(self, name: str, kind: pa.DataType, rows: np.ndarray) -> pa.Array:
         """``column[rows]``, decoding only the row groups that hold ``rows``, each only up to the
         last row wanted from it (batch by batch): a report's ten listed prompts decode a few
         thousand rows, not the file."""
+        with self.lock:
+            return self._take(name, kind, rows)
+
+    def _take(self, name: str, kind: pa.DataType, rows: np.ndarray) -> pa.Array:
         meta = self.parquet.metadata
         starts = np.zeros(meta.num_row_groups + 1, dtype=np.int64)
         np.cumsum([meta.row_group(i).num_rows for i in range(meta.num_row_groups)], out=starts[1:])
