@@ -32,6 +32,9 @@ MODELS: dict[str, tuple[float, float, float, float, float, float]] = {
     "synth-private": (0.70, 300.0, 12.0, 0.003, 0.000, 0.002),
 }
 
+CHUNK_ROWS = 1_000_000
+"""Requests whose prompt texts are built as one Arrow array (suites larger than this get several)."""
+
 PROMPTS = (
     "Summarize the following support ticket for the on-call engineer: ",
     "Extract the invoice number, total and due date from this e-mail: ",
@@ -64,12 +67,25 @@ def make_examples(n: int, seed: int) -> pa.Table:
     task = _choice(rng, n, TASKS, TASK_SHARE)
     body_len = rng.lognormal(5.5, 0.8, size=n).clip(20, 8000).astype(np.int64)
     prompt_prefix = pa.array(list(PROMPTS)).take(task.indices)
-    content = pc.binary_join_element_wise(prompt_prefix, ids, " ", _filler(body_len), "")
-    offsets = pa.array(np.arange(n + 1, dtype=np.int32))
-    messages = pa.ListArray.from_arrays(
-        offsets, pa.StructArray.from_arrays([pa.repeat(pa.scalar("user"), n), content], names=["role", "content"])
-    )
-    input_tokens = np.ceil(pc.utf8_length(content).to_numpy() / 4).astype(np.int64)
+    # Texts are assembled CHUNK_ROWS requests at a time: one Arrow string array holds at most 2 GiB.
+    chunks, lengths = [], []
+    for start in range(0, n, CHUNK_ROWS):
+        stop = min(n, start + CHUNK_ROWS)
+        content = pc.binary_join_element_wise(
+            prompt_prefix.slice(start, stop - start),
+            ids.slice(start, stop - start),
+            " ",
+            _filler(body_len[start:stop]),
+            "",
+        )
+        offsets = pa.array(np.arange(stop - start + 1, dtype=np.int32))
+        role = pa.repeat(pa.scalar("user"), stop - start)
+        chunks.append(
+            pa.ListArray.from_arrays(offsets, pa.StructArray.from_arrays([role, content], names=["role", "content"]))
+        )
+        lengths.append(pc.utf8_length(content).to_numpy())
+    messages = pa.chunked_array(chunks)
+    input_tokens = np.ceil(np.concatenate(lengths) / 4).astype(np.int64)
     tags_offsets = np.zeros(n + 1, dtype=np.int32)
     long_input = input_tokens > 1500
     np.cumsum(long_input, out=tags_offsets[1:])
