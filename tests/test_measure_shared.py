@@ -3,15 +3,17 @@ as computing each from the raw arrays."""
 
 from __future__ import annotations
 
-import gc
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from routegate import measure as measure_module
+from routegate import pipeline
 from routegate.compare import _latency_deltas
-from routegate.measure import LATENCY_QS, columns, group_rows, latency_ranks, measure
+from routegate.gates import GatesSpec
+from routegate.measure import LATENCY_QS, Columns, group_rows, latency_ranks, measure
+from routegate.policy import load_policy
 from routegate.stats import (
     BOOTSTRAP_MAX_N,
     OrderStatistics,
@@ -22,8 +24,11 @@ from routegate.stats import (
     percentiles_from,
     percentiles_with_ci,
 )
+from routegate.suite import load_suite
+from routegate.verdict import gate_policies
 
 TIERS = ("fast", "balanced", "reasoning")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 99, 100, 101, 1999, 2001, 12345])
@@ -116,10 +121,10 @@ def _slices(t: pa.Table) -> dict[str, dict[str, np.ndarray]]:
 @pytest.mark.parametrize("latency_nan", [False, True])
 def test_shared_latency_order_statistics_give_the_paired_deltas_of_the_raw_arrays(latency_nan: bool) -> None:
     b, c = traces(5000, 1, latency_nan=latency_nan), traces(5000, 2, latency_nan=latency_nan)
-    cb, cc = columns(b), columns(c)
+    cb, cc = Columns(b), Columns(c)
     rows = np.flatnonzero(np.arange(5000) % 2 == 0)
     assert rows.size > BOOTSTRAP_MAX_N
-    measure(b, TIERS, [], groups={"suite": {"s": rows}})  # takes (and memoises) the order statistics
+    measure(b, TIERS, [], groups={"suite": {"s": rows}}, cols=cb)  # takes (and memoises) the order statistics
     found = _latency_deltas(cb, cc, rows, rows.size, seed=1, index=None)
     expected = paired_percentile_deltas(
         b.column("latency_ms").to_numpy()[rows], c.column("latency_ms").to_numpy()[rows], LATENCY_QS
@@ -127,11 +132,19 @@ def test_shared_latency_order_statistics_give_the_paired_deltas_of_the_raw_array
     assert found == expected
 
 
-def test_columns_are_memoised_per_table_and_forgotten_with_it() -> None:
-    t = traces(100, 4)
-    assert columns(t) is columns(t)
-    assert columns(traces(100, 4)) is not columns(t)
-    before = len(measure_module._COLUMNS)
-    del t
-    gc.collect()
-    assert len(measure_module._COLUMNS) < before
+def test_a_gate_pulls_each_runs_columns_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary of each run and the comparison read the same ``RunResult.columns``."""
+    made: list[int] = []
+    original = pipeline.Columns
+
+    def counted(traces: pa.Table) -> Columns:
+        made.append(traces.num_rows)
+        return original(traces)
+
+    monkeypatch.setattr(pipeline, "Columns", counted)
+    suites = [load_suite(ROOT / "eval_suites" / "routellm-mtbench")]
+    base = load_policy(str(ROOT / "policies" / "baseline.yaml"))
+    cand = load_policy(str(ROOT / "policies" / "candidate.yaml"))
+    outcome = gate_policies(base, cand, suites, GatesSpec())
+    assert made == [160, 160]
+    assert outcome.comparison["deltas"]["overall"]["n"] == 160

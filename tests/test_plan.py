@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 import routegate.plan as plan_module
+from routegate.memo import Memo
 from routegate.plan import plan_tiers, suite_traffic_draw, traffic_draw
 from routegate.policy import PolicySpec, load_policy
 from routegate.suite import Suite, load_suite
@@ -44,7 +45,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch, delay: float = 0.0) -> list[int]:
 def test_memoised_plan_equals_the_plain_plan(synthetic: tuple[Suite, PolicySpec]) -> None:
     suite, spec = synthetic
     plain = plan_tiers(suite.examples, spec)
-    memo: dict[str, object] = {}
+    memo = Memo()
     for _ in range(2):  # computed, then from the memo
         memoised = plan_tiers(suite.examples, spec, memo=memo)
         np.testing.assert_array_equal(memoised.tier, plain.tier)
@@ -55,7 +56,7 @@ def test_memoised_plan_equals_the_plain_plan(synthetic: tuple[Suite, PolicySpec]
 def test_draw_is_computed_once_per_seed(synthetic: tuple[Suite, PolicySpec], monkeypatch: pytest.MonkeyPatch) -> None:
     suite, _spec = synthetic
     calls = _counting(monkeypatch)
-    memo: dict[str, object] = {}
+    memo = Memo()
     ids = suite.examples.column("id")
     first = suite_traffic_draw(ids, 3, memo)
     again = suite_traffic_draw(ids, 3, memo)
@@ -72,7 +73,7 @@ def test_draw_is_computed_once_per_seed(synthetic: tuple[Suite, PolicySpec], mon
 def test_parallel_plans_hash_the_ids_once(synthetic: tuple[Suite, PolicySpec], monkeypatch: pytest.MonkeyPatch) -> None:
     suite, spec = synthetic
     calls = _counting(monkeypatch, delay=0.2)  # both threads are inside planning at the same time
-    memo: dict[str, object] = {}
+    memo = Memo()
     plans = []
     threads = [
         threading.Thread(target=lambda: plans.append(plan_tiers(suite.examples, spec, memo=memo))) for _ in range(2)

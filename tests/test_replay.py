@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from routegate.catalog import Catalog
+from routegate.memo import Memo
 from routegate.policy import PolicySpec
 from routegate.providers import ERROR_NAMES, RecordedProvider
 from routegate.replay import Replay, policy_models, replay
@@ -413,7 +414,7 @@ def test_a_suite_memo_shared_by_policies_with_different_stakes_and_budgets_keeps
         policy(escalation=ESCALATE, sla={"batch": {"latency_budget_ms": 500}}),
         policy(escalation={**ESCALATE, "always_for_stakes": ["low"]}, sla={"batch": {"latency_budget_ms": 5000}}),
     ]
-    memo: dict[str, Any] = {}
+    memo = Memo()
     for spec in specs:
         models = policy_models(spec)
         provider = RecordedProvider.from_tables(ex, rec, models)

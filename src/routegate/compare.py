@@ -10,10 +10,9 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.measure import LATENCY_QS, Columns, answered_by_tier, columns, flag_count, state_counts
+from routegate.measure import LATENCY_QS, Columns, answered_by_tier, flag_count, state_counts
 from routegate.pii import redact_text
 from routegate.pipeline import RunResult, describe_policy
 from routegate.stats import (
@@ -118,12 +117,11 @@ def _latency_deltas(
     return paired_percentile_deltas(b.latency[rows], c.latency[rows], LATENCY_QS, seed=seed, index=index)
 
 
-def tier_shift(b: pa.Table, c: pa.Table, tiers: tuple[str, ...]) -> dict[str, Any]:
+def tier_shift(b: Columns, c: Columns, tiers: tuple[str, ...]) -> dict[str, Any]:
     """Counts of requests by (baseline tier, candidate tier); failed requests in their own row/column."""
     labels = [*tiers, FAILED]
 
-    def codes(t: pa.Table) -> np.ndarray:
-        cols = columns(t)
+    def codes(cols: Columns) -> np.ndarray:
         code = cols.tier(tiers)
         return np.where(cols.flag("error") | (code < 0), len(tiers), code)
 
@@ -214,7 +212,7 @@ def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) 
     if b.num_rows != c.num_rows or not b.column("example_id").equals(c.column("example_id")):
         raise RuntimeError("baseline and candidate traces are not aligned; both runs must replay the same suites")
     tiers = tuple(dict.fromkeys([*base.summary["tiers"], *cand.summary["tiers"]]))
-    ab, ac = columns(b), columns(c)
+    ab, ac = base.columns, cand.columns
     deltas: dict[str, Any] = {"overall": _delta_block(ab, ac, slice(None), tiers, seed)}
     groups = base.groups
     deltas["by_suite"] = {k: _delta_block(ab, ac, rows, tiers, seed) for k, rows in groups["suite"].items()}
@@ -231,6 +229,6 @@ def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) 
         "tiers": list(tiers),
         "slices": slices,
         "deltas": deltas,
-        "tier_shift": tier_shift(b, c, tiers),
+        "tier_shift": tier_shift(ab, ac, tiers),
         "examples": notable_examples(base, cand),
     }

@@ -8,7 +8,6 @@ passes over the data whatever the number of groups.
 from __future__ import annotations
 
 import threading
-import weakref
 from typing import Any
 
 import numpy as np
@@ -41,8 +40,8 @@ def latency_ranks(n: int) -> set[int]:
 
 class Columns:
     """The numeric columns of one traces table, pulled out of Arrow once and shared by ``measure`` and
-    ``compare_runs`` (see :func:`columns`), with memoised per-tier codes and per-group latency order
-    statistics (the partial sorts are most of the cost of both)."""
+    ``compare_runs`` (a run keeps them in ``RunResult.columns``), with memoised per-tier codes and
+    per-group latency order statistics (the partial sorts are most of the cost of both)."""
 
     def __init__(self, traces: pa.Table) -> None:
         def num(name: str) -> np.ndarray:
@@ -51,7 +50,7 @@ class Columns:
                 column = pc.fill_null(column, np.nan)
             return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)  # no copy for one chunk
 
-        self._traces = weakref.ref(traces)
+        self._traces = traces
         self.n = traces.num_rows
         self.quality = num("quality")
         self.cost = num("cost_usd")
@@ -82,9 +81,7 @@ class Columns:
         """Per row, the index in ``tiers`` of ``final_tier`` (-1: none or not listed)."""
         with self._lock:
             if tiers not in self._tiers:
-                traces = self._traces()
-                assert traces is not None  # the table owns this object (see columns())
-                idx = pc.index_in(traces.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
+                idx = pc.index_in(self._traces.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
                 self._tiers[tiers] = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
             return self._tiers[tiers]
 
@@ -118,29 +115,6 @@ class Columns:
             with self._lock:
                 self._latency[key] = (rows if isinstance(rows, np.ndarray) else None, order)
         return order
-
-
-_COLUMNS: dict[int, tuple[weakref.ref[pa.Table], Columns]] = {}
-_COLUMNS_LOCK = threading.Lock()
-
-
-def columns(traces: pa.Table) -> Columns:
-    """The :class:`Columns` of ``traces``, memoised for as long as the table lives: a gate measures each
-    run and then compares both, all from the same tables."""
-    key = id(traces)
-    with _COLUMNS_LOCK:
-        entry = _COLUMNS.get(key)
-        if entry is not None and entry[0]() is traces:
-            return entry[1]
-    made = Columns(traces)
-
-    def forget(_: object, key: int = key) -> None:
-        with _COLUMNS_LOCK:
-            _COLUMNS.pop(key, None)
-
-    with _COLUMNS_LOCK:
-        _COLUMNS[key] = (weakref.ref(traces, forget), made)
-    return made
 
 
 def state_counts(states: np.ndarray, n_tiers: int) -> np.ndarray:
@@ -237,10 +211,12 @@ def measure(
     *,
     seed: int = DEFAULT_SEED,
     groups: Groups | None = None,
+    cols: Columns | None = None,
 ) -> Metrics:
-    """Overall, per-suite, per-tier (the tier that answered) and per-slice metrics."""
+    """Overall, per-suite, per-tier (the tier that answered) and per-slice metrics (``cols``: the
+    traces' columns when the caller keeps them for a comparison)."""
     groups = groups if groups is not None else slice_groups(traces, slices)
-    c = columns(traces)
+    c = cols if cols is not None else Columns(traces)
     tier = c.tier(tiers)
     out: Metrics = {"overall": _metrics(c, slice(None), tiers, seed, share=True)}
     out["by_suite"] = {k: _metrics(c, rows, tiers, seed, share=True) for k, rows in groups["suite"].items()}

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from routegate.coverage import missing_pairs
 from routegate.errors import InputError, Problem
-from routegate.measure import Groups, measure, slice_groups
+from routegate.measure import Columns, Groups, measure, slice_groups
 from routegate.metrics import literature
 from routegate.pii import with_detected_pii
 from routegate.plan import Plan, plan_tiers
@@ -66,6 +66,8 @@ class RunResult:
     policy: Policy
     runs: tuple[SuiteRun, ...]
     traces: pa.Table
+    columns: Columns = field(repr=False)
+    """The traces' numeric columns and latency order statistics, shared by the summary and a comparison."""
     summary: dict[str, Any] = field(repr=False)
     groups: Groups = field(repr=False, default_factory=dict)
     """Row indices per suite and slice value (shared with any run over the same suites)."""
@@ -174,6 +176,7 @@ def run_policy(
         on_traces(traces)
     slices = suite_slices(suites)
     tiers = ordered_tiers(policy)
+    cols = Columns(traces)
     groups = groups if groups is not None else slice_groups(traces, slices)
     summary = {
         "schema_version": SUMMARY_SCHEMA,
@@ -187,10 +190,10 @@ def run_policy(
         ),
         "tiers": list(tiers),
         "slices": slices,
-        "metrics": measure(traces, tiers, slices, seed=options.seed, groups=groups),
+        "metrics": measure(traces, tiers, slices, seed=options.seed, groups=groups, cols=cols),
         "literature": literature([(r.suite, r.traces) for r in runs], policy.catalog, seed=options.seed),
     }
-    return RunResult(policy=policy, runs=runs, traces=traces, summary=summary, groups=groups)
+    return RunResult(policy=policy, runs=runs, traces=traces, columns=cols, summary=summary, groups=groups)
 
 
 def suite_slices(suites: Sequence[Suite]) -> list[str]:
@@ -212,8 +215,8 @@ def suite_groups(suites: Sequence[Suite]) -> Groups:
     for suite in suites:
         seen = with_detected_pii(suite) if suite.examples.column("pii").null_count else suite
         n = seen.examples.num_rows
-        columns = {"suite": pa.repeat(pa.scalar(seen.name, pa.string()), n)}
-        tables.append(pa.table(columns | {c: seen.examples.column(c) for c in slice_columns(seen)}))
+        name = {"suite": pa.repeat(pa.scalar(seen.name, pa.string()), n)}
+        tables.append(pa.table(name | {c: seen.examples.column(c) for c in slice_columns(seen)}))
     return slice_groups(pa.concat_tables(tables, promote_options="default"), suite_slices(suites))
 
 

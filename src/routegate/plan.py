@@ -7,14 +7,13 @@ Python: each condition is one Arrow/numpy expression over the column.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.memo import Memo, shared_array
 from routegate.pii import detected_kinds, effective_pii
 from routegate.policy import Condition, PolicySpec
 
@@ -152,26 +151,13 @@ def _pandas_mix(hashed: np.ndarray) -> np.ndarray:
     return hashed
 
 
-_DRAW_LOCK = threading.Lock()
-"""Serialises memoised draws: two runs planned in parallel threads compute a suite's draw once."""
-
-
-def suite_traffic_draw(ids: pa.ChunkedArray | pa.Array, seed: int, memo: dict[str, Any] | None) -> np.ndarray:
+def suite_traffic_draw(ids: pa.ChunkedArray | pa.Array, seed: int, memo: Memo | None) -> np.ndarray:
     """``traffic_draw`` of a suite's ids, computed once per (suite, seed) when given the suite's ``memo``.
 
     ``memo`` must be the memo of the suite whose ``id`` column ``ids`` is (``Suite.memo``); the
     result is read-only because every later run over that suite shares it.
     """
-    if memo is None:
-        return traffic_draw(ids, seed)
-    key = f"traffic_draw:{seed}"
-    with _DRAW_LOCK:
-        draw: np.ndarray | None = memo.get(key)
-        if draw is None:
-            draw = traffic_draw(ids, seed)
-            draw.flags.writeable = False
-            memo[key] = draw
-    return draw
+    return shared_array(memo, f"traffic_draw:{seed}", lambda: traffic_draw(ids, seed))
 
 
 def _in(column: pa.ChunkedArray, allowed: tuple[str, ...]) -> np.ndarray:
@@ -196,7 +182,7 @@ def _has_any(lists: pa.ListArray | pa.ChunkedArray, values: tuple[str, ...]) -> 
     return out
 
 
-def match_condition(examples: pa.Table, when: Condition, memo: dict[str, Any] | None = None) -> np.ndarray:
+def match_condition(examples: pa.Table, when: Condition, memo: Memo | None = None) -> np.ndarray:
     """Boolean mask of the requests that satisfy every given condition (``memo``: see ``plan_tiers``)."""
     n = examples.num_rows
     mask = np.ones(n, dtype=bool)
@@ -232,7 +218,7 @@ def match_condition(examples: pa.Table, when: Condition, memo: dict[str, Any] | 
     return mask
 
 
-def plan_tiers(examples: pa.Table, spec: PolicySpec, *, memo: dict[str, Any] | None = None) -> Plan:
+def plan_tiers(examples: pa.Table, spec: PolicySpec, *, memo: Memo | None = None) -> Plan:
     """Initial tier per request: the first matching rule's tier, else the default tier.
 
     ``memo``: the memo of the suite ``examples`` belongs to (``Suite.memo``), so that every policy

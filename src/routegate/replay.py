@@ -18,10 +18,8 @@ number of requests. Nothing here knows whether answers are recorded or live.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +27,7 @@ import pyarrow.compute as pc
 
 from routegate.arrowtake import take_rows
 from routegate.catalog import Catalog
+from routegate.memo import Memo, shared_array
 from routegate.plan import Plan, plan_tiers
 from routegate.policy import PolicySpec
 from routegate.providers.base import ERROR_CODES, MISSING, OK, CallBatch, CallResult, Provider
@@ -245,7 +244,7 @@ def replay(
     on_step: StepHook | None = None,
     plan: Plan | None = None,
     want_text: bool = True,
-    memo: dict[str, Any] | None = None,
+    memo: Memo | None = None,
 ) -> Replay:
     """Run the policy over every request of ``examples`` against ``provider`` (``plan``: already computed).
 
@@ -260,9 +259,9 @@ def replay(
     max_esc = spec.escalation.max_escalations
 
     stakes = spec.escalation.always_for_stakes
-    stakes_forced = _memoised(memo, f"replay:stakes:{stakes!r}", lambda: _isin(examples.column("stakes"), stakes))
+    stakes_forced = shared_array(memo, f"replay:stakes:{stakes!r}", lambda: _isin(examples.column("stakes"), stakes))
     budgets = tuple((name, cls.latency_budget_ms) for name, cls in (spec.sla or {}).items())
-    budget = _memoised(memo, f"replay:budget:{budgets!r}", lambda: _latency_budget(examples, budgets))
+    budget = shared_array(memo, f"replay:budget:{budgets!r}", lambda: _latency_budget(examples, budgets))
     # Unknown (null) counts as PII: a table that skipped detection fails closed, never open.
     pii = np.asarray(pc.fill_null(examples.column("pii"), True).to_numpy(zero_copy_only=False), dtype=bool)
     arrival = examples.column("arrival_ms").to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
@@ -436,23 +435,6 @@ def replay(
         text_gathered=want_text or confidence_fn is not None,
         recorded_quality=calls.column("quality"),
     )
-
-
-_MEMO_LOCK = threading.Lock()
-"""Serialises memoised columns: two runs replayed in parallel threads compute a suite's column once."""
-
-
-def _memoised(memo: dict[str, Any] | None, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """``compute()``, once per suite when given its memo; read-only, since every later run shares it."""
-    if memo is None:
-        return compute()
-    with _MEMO_LOCK:
-        value: np.ndarray | None = memo.get(key)
-        if value is None:
-            value = compute()
-            value.flags.writeable = False
-            memo[key] = value
-    return value
 
 
 def _latency_budget(examples: pa.Table, budgets: tuple[tuple[str, float], ...]) -> np.ndarray:

@@ -26,6 +26,7 @@ from pydantic import Field
 
 from routegate.arrowtake import take_rows
 from routegate.errors import InputError, Problem, errors_only
+from routegate.memo import Memo
 from routegate.pii.redact import redact_text
 from routegate.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
 from routegate.schema import Frozen, pattern, validate_document
@@ -340,7 +341,6 @@ TAKE_WHOLE = 8
 
 
 T = TypeVar("T")
-_LOCKS_GUARD = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -356,29 +356,14 @@ class Suite:
     deferred: Mapping[str, TableFile] = field(default_factory=dict, compare=False, repr=False)
     """Columns of ``DEFERRED`` left out of the tables, and the file each one is read from on demand
     (``column`` and ``take``); empty when the tables hold every column."""
-    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
-    _locks: dict[str, threading.RLock] = field(default_factory=dict, init=False, compare=False, repr=False)
+    memo: Memo = field(default_factory=Memo, init=False, compare=False, repr=False)
     """Data derived from the tables once per suite object and shared by every replay over it (the
     recordings' join keys, the recorded provider's numpy columns). ``dataclasses.replace`` gives a
     new suite an empty memo, so derived data never outlives the tables it came from."""
 
     def memoised(self, key: str, compute: Callable[[], T]) -> T:
-        """``self.memo[key]``, computed by ``compute()`` on first use.
-
-        Thread-safe: a gate replays its two policies in parallel threads, and whichever asks
-        first computes while the other waits for the result (one lock per key, so unrelated
-        work is never serialised; re-entrant, so ``compute`` may ask for other keys).
-        """
-        if key in self.memo:
-            value: T = self.memo[key]
-            return value
-        with _LOCKS_GUARD:
-            lock = self._locks.setdefault(key, threading.RLock())
-        with lock:
-            if key not in self.memo:
-                self.memo[key] = compute()
-            value = self.memo[key]
-            return value
+        """``self.memo[key]``, computed by ``compute()`` on first use (thread-safe: see ``routegate.memo``)."""
+        return self.memo.get_or_compute(key, compute)
 
     def recording_keys(self) -> RecordingKeys:
         """The recordings' join keys (computed on first use, or handed over by the loader)."""
@@ -702,12 +687,12 @@ def _fill_recordings(table: pa.Table) -> pa.Table:
 def _duplicate_strings(column: pa.ChunkedArray) -> np.ndarray:
     """Mask of every value after its first occurrence; when all are distinct, one sort and one
     comparison of neighbours (Arrow sorts 1M ids in ~35 ms; a hash pass takes ~5x that)."""
-    if column.null_count <= 1 and len(column) > 1:
+    if len(column) <= 1:
+        return np.zeros(len(column), dtype=bool)
+    if column.null_count <= 1:  # two nulls count as a repeat (of ""), which the comparison would miss
         ordered = column.take(pc.sort_indices(column))
         if not pc.any(pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))).as_py():
             return np.zeros(len(column), dtype=bool)
-    elif len(column) <= 1:
-        return np.zeros(len(column), dtype=bool)
     return _duplicates(pc.fill_null(column, "").to_numpy(zero_copy_only=False))
 
 
