@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.stats import DEFAULT_SEED, OrderStatistics, ci_ranks, mean_ci, percentile_ranks, percentiles_from
+from routegate.zeros import zeros
 
 Metrics = dict[str, Any]
 NO_VALUE = "(none)"
@@ -57,7 +58,7 @@ class Columns:
         self.latency = num("latency_ms")
         self.latency_finite = bool(np.isfinite(self.latency).all())
         # int64 (np.intp here), so that np.bincount over states derived from it needs no cast.
-        flags = np.zeros(self.n, dtype=np.int64)
+        flags = zeros(self.n, dtype=np.int64)
         for bit, name in enumerate(FLAG_NAMES):
             flags |= np.asarray(traces.column(name).to_numpy(zero_copy_only=False), dtype=bool).astype(np.int64) << bit
         self.flags = flags

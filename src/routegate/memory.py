@@ -11,6 +11,10 @@ machine that was a third of a 1M-request gate's time (system time, docs/performa
   so the next array of the same size faults its pages in again. ``mallopt`` raises that
   threshold to its maximum (32 MiB) and keeps freed heap memory instead of trimming it, so freed
   arrays' pages are reused. Peak memory stays the same (the memory is reused, not added).
+* NumPy's import runs a small dot product as a self-check, which starts OpenBLAS's worker
+  threads; they then spin for a while (~0.1 s of CPU) on the core the suite is being read on.
+  routegate does no linear algebra, so ``OPENBLAS_NUM_THREADS=1`` (read at NumPy's import, an
+  explicit setting wins) keeps OpenBLAS on the calling thread.
 
 Only the process the CLI runs in is tuned; importing routegate as a library changes nothing.
 """
@@ -33,6 +37,7 @@ TRIM_THRESHOLD = (1 << 31) - 1
 def tune_for_batch() -> None:
     """Apply the settings above; a no-op where they do not exist (macOS, musl, Windows)."""
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if not sys.platform.startswith("linux"):
         return
     try:

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from routegate.memo import Memo, shared_array
 from routegate.pii import detected_kinds, effective_pii
 from routegate.policy import Condition, PolicySpec
+from routegate.zeros import zeros
 
 DEFAULT_RULE = -1
 """Rule index recorded for requests that matched no rule (they take the default tier)."""
@@ -168,7 +169,7 @@ def _has_tag(tags: pa.ChunkedArray, tag: str) -> np.ndarray:
     flat = pc.list_flatten(tags)
     parents = pc.list_parent_indices(tags).to_numpy(zero_copy_only=False)
     match = np.asarray(pc.equal(flat, tag).to_numpy(zero_copy_only=False), dtype=bool)
-    out = np.zeros(len(tags), dtype=bool)
+    out = zeros(len(tags), dtype=bool)
     out[parents[match]] = True
     return out
 
@@ -177,7 +178,7 @@ def _has_any(lists: pa.ListArray | pa.ChunkedArray, values: tuple[str, ...]) -> 
     """Per row: the list holds at least one of ``values``."""
     flat = pc.list_flatten(lists)
     parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
-    out = np.zeros(len(lists), dtype=bool)
+    out = zeros(len(lists), dtype=bool)
     out[parents[np.asarray(pc.is_in(flat, pa.array(list(values), pa.string())).to_numpy(zero_copy_only=False))]] = True
     return out
 
@@ -205,7 +206,7 @@ def match_condition(examples: pa.Table, when: Condition, memo: Memo | None = Non
             mask &= tokens <= when.input_tokens_max
     if when.tags_any is not None:
         tags = examples.column("tags")
-        anyhit = np.zeros(n, dtype=bool)
+        anyhit = zeros(n, dtype=bool)
         for tag in when.tags_any:
             anyhit |= _has_tag(tags, tag)
         mask &= anyhit

@@ -31,6 +31,7 @@ from routegate.memo import Memo, shared_array
 from routegate.plan import Plan, plan_tiers
 from routegate.policy import PolicySpec
 from routegate.providers.base import ERROR_CODES, MISSING, OK, CallBatch, CallResult, Provider
+from routegate.zeros import zeros
 
 FIRST, FALLBACK, ESCALATION = 0, 1, 2
 ATTEMPT_KINDS: tuple[str, ...] = ("first", "fallback", "escalation")
@@ -267,20 +268,20 @@ def replay(
     arrival = examples.column("arrival_ms").to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
 
     tier = plan.tier.copy()
-    pos = np.zeros(n, dtype=np.int16)
-    kind = np.zeros(n, dtype=np.int8)
-    escalations = np.zeros(n, dtype=np.int16)
-    n_attempts = np.zeros(n, dtype=np.int16)
-    elapsed = np.zeros(n, dtype=np.float64)
-    cost = np.zeros(n, dtype=np.float64)
-    tokens_in = np.zeros(n, dtype=np.int64)
-    tokens_out = np.zeros(n, dtype=np.int64)
-    fell_back = np.zeros(n, dtype=bool)
-    escalated = np.zeros(n, dtype=bool)
-    failed = np.zeros(n, dtype=bool)
-    last_error = np.zeros(n, dtype=np.int8)
+    pos = zeros(n, dtype=np.int16)
+    kind = zeros(n, dtype=np.int8)
+    escalations = zeros(n, dtype=np.int16)
+    n_attempts = zeros(n, dtype=np.int16)
+    elapsed = zeros(n, dtype=np.float64)
+    cost = zeros(n, dtype=np.float64)
+    tokens_in = zeros(n, dtype=np.int64)
+    tokens_out = zeros(n, dtype=np.int64)
+    fell_back = zeros(n, dtype=bool)
+    escalated = zeros(n, dtype=bool)
+    failed = zeros(n, dtype=bool)
+    last_error = zeros(n, dtype=np.int8)
     breach_attempt = np.full(n, -1, dtype=np.int16)
-    conf_missing = np.zeros(n, dtype=bool)
+    conf_missing = zeros(n, dtype=bool)
     best = np.full(n, -1, dtype=np.int64)
     final = np.full(n, -1, dtype=np.int64)
     final_tier = plan.tier.copy()
@@ -453,7 +454,7 @@ def _isin(column: pa.ChunkedArray, values: tuple[str, ...]) -> np.ndarray:
     One ``pc.equal`` per value: for the one or two values a policy names, ~3x faster than
     ``pc.is_in``'s hash lookup over 1M strings.
     """
-    mask = np.zeros(len(column), dtype=bool)
+    mask = zeros(len(column), dtype=bool)
     for value in values:
         equal = pc.fill_null(pc.equal(column, pa.scalar(value, pa.string())), False)
         mask |= np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)
