@@ -16,6 +16,7 @@ from routegate.measure import LATENCY_QS, Columns, group_rows, latency_ranks, me
 from routegate.policy import load_policy
 from routegate.stats import (
     BOOTSTRAP_MAX_N,
+    SORT_FROM,
     OrderStatistics,
     ci_ranks,
     paired_percentile_deltas,
@@ -31,7 +32,7 @@ TIERS = ("fast", "balanced", "reasoning")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 99, 100, 101, 1999, 2001, 12345])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 99, 100, 101, 1999, 2001, 12345, SORT_FROM, 123_457])
 @pytest.mark.parametrize("ties", [False, True])
 def test_percentiles_from_order_statistics_are_numpys_floats(n: int, ties: bool) -> None:
     rng = np.random.default_rng(n)
@@ -137,9 +138,9 @@ def test_a_gate_pulls_each_runs_columns_once(monkeypatch: pytest.MonkeyPatch) ->
     made: list[int] = []
     original = pipeline.Columns
 
-    def counted(traces: pa.Table) -> Columns:
+    def counted(traces: pa.Table, final_tier: tuple[np.ndarray, tuple[str, ...]] | None = None) -> Columns:
         made.append(traces.num_rows)
-        return original(traces)
+        return original(traces, final_tier)
 
     monkeypatch.setattr(pipeline, "Columns", counted)
     suites = [load_suite(ROOT / "eval_suites" / "routellm-mtbench")]
@@ -148,3 +149,15 @@ def test_a_gate_pulls_each_runs_columns_once(monkeypatch: pytest.MonkeyPatch) ->
     outcome = gate_policies(base, cand, suites, GatesSpec())
     assert made == [160, 160]
     assert outcome.comparison["deltas"]["overall"]["n"] == 160
+
+
+def test_tier_codes_from_the_replay_match_the_final_tier_names() -> None:
+    """``Columns.tier`` remaps a run's replay codes exactly as it would match the ``final_tier`` strings,
+    for any tier list (a comparison asks with the union of both runs' tiers, in another order)."""
+    suites = [load_suite(ROOT / "eval_suites" / "routellm-mtbench")]
+    run = pipeline.run_policy(load_policy(str(ROOT / "policies" / "baseline.yaml")), suites)
+    from_names = Columns(run.traces)
+    assert run.columns._final_tier is not None
+    for tiers in [("fast", "balanced", "reasoning"), ("reasoning", "private", "fast"), ("balanced",), ("x",)]:
+        assert np.array_equal(run.columns.tier(tiers), from_names.tier(tiers)), tiers
+    assert (run.columns.tier(("reasoning", "fast", "balanced")) >= 0).all()

@@ -6,13 +6,14 @@ row i of each is the same request. Every delta is candidate - baseline.
 
 from __future__ import annotations
 
+import copy
 from functools import partial
 from typing import Any
 
 import numpy as np
 import pyarrow.compute as pc
 
-from routegate.measure import LATENCY_QS, Columns, answered_by_tier, flag_count, state_counts
+from routegate.measure import LATENCY_QS, Columns, answered_by_tier, every_row, flag_count, state_counts
 from routegate.pii import redact_text
 from routegate.pipeline import RunResult, describe_policy
 from routegate.stats import (
@@ -213,13 +214,16 @@ def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) 
         raise RuntimeError("baseline and candidate traces are not aligned; both runs must replay the same suites")
     tiers = tuple(dict.fromkeys([*base.summary["tiers"], *cand.summary["tiers"]]))
     ab, ac = base.columns, cand.columns
-    deltas: dict[str, Any] = {"overall": _delta_block(ab, ac, slice(None), tiers, seed)}
+    overall = _delta_block(ab, ac, slice(None), tiers, seed)
+
+    def block(rows: np.ndarray) -> dict[str, Any]:
+        return copy.deepcopy(overall) if every_row(rows, ab.n) else _delta_block(ab, ac, rows, tiers, seed)
+
+    deltas: dict[str, Any] = {"overall": overall}
     groups = base.groups
-    deltas["by_suite"] = {k: _delta_block(ab, ac, rows, tiers, seed) for k, rows in groups["suite"].items()}
+    deltas["by_suite"] = {k: block(rows) for k, rows in groups["suite"].items()}
     slices = [s for s in base.summary["slices"] if s in b.column_names]
-    deltas["by_slice"] = {
-        name: {k: _delta_block(ab, ac, rows, tiers, seed) for k, rows in groups[name].items()} for name in slices
-    }
+    deltas["by_slice"] = {name: {k: block(rows) for k, rows in groups[name].items()} for name in slices}
     return {
         "schema_version": COMPARISON_SCHEMA,
         "seed": seed,

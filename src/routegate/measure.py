@@ -7,6 +7,7 @@ passes over the data whatever the number of groups.
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
@@ -44,7 +45,10 @@ class Columns:
     ``compare_runs`` (a run keeps them in ``RunResult.columns``), with memoised per-tier codes and
     per-group latency order statistics (the partial sorts are most of the cost of both)."""
 
-    def __init__(self, traces: pa.Table) -> None:
+    def __init__(self, traces: pa.Table, final_tier: tuple[np.ndarray, tuple[str, ...]] | None = None) -> None:
+        """``final_tier``: the ``final_tier`` column as (int codes, the names they index), when the caller
+        has it (a run has the replay's codes); :meth:`tier` then remaps codes instead of matching strings."""
+
         def num(name: str) -> np.ndarray:
             column = traces.column(name)
             if column.null_count:
@@ -52,6 +56,7 @@ class Columns:
             return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)  # no copy for one chunk
 
         self._traces = traces
+        self._final_tier = final_tier
         self.n = traces.num_rows
         self.quality = num("quality")
         self.cost = num("cost_usd")
@@ -82,8 +87,13 @@ class Columns:
         """Per row, the index in ``tiers`` of ``final_tier`` (-1: none or not listed)."""
         with self._lock:
             if tiers not in self._tiers:
-                idx = pc.index_in(self._traces.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
-                self._tiers[tiers] = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+                if self._final_tier is not None:
+                    codes, names = self._final_tier
+                    position = np.array([tiers.index(t) if t in tiers else -1 for t in names], dtype=np.int64)
+                    self._tiers[tiers] = position[codes]
+                else:
+                    idx = pc.index_in(self._traces.column("final_tier"), value_set=pa.array(list(tiers), pa.string()))
+                    self._tiers[tiers] = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), np.int64)
             return self._tiers[tiers]
 
     def states(self, tiers: tuple[str, ...]) -> np.ndarray:
@@ -219,16 +229,25 @@ def measure(
     groups = groups if groups is not None else slice_groups(traces, slices)
     c = cols if cols is not None else Columns(traces)
     tier = c.tier(tiers)
-    out: Metrics = {"overall": _metrics(c, slice(None), tiers, seed, share=True)}
-    out["by_suite"] = {k: _metrics(c, rows, tiers, seed, share=True) for k, rows in groups["suite"].items()}
+    overall = _metrics(c, slice(None), tiers, seed, share=True)
+
+    def block(rows: np.ndarray, *, share: bool) -> Metrics:
+        return copy.deepcopy(overall) if every_row(rows, c.n) else _metrics(c, rows, tiers, seed, share=share)
+
+    out: Metrics = {"overall": overall}
+    out["by_suite"] = {k: block(rows, share=True) for k, rows in groups["suite"].items()}
     out["by_tier"] = {
-        t: _metrics(c, rows, tiers, seed, share=False)
-        for i, t in enumerate(tiers)
-        if (rows := np.flatnonzero(tier == i)).size
+        t: block(rows, share=False) for i, t in enumerate(tiers) if (rows := np.flatnonzero(tier == i)).size
     }
     out["by_slice"] = {
-        name: {k: _metrics(c, rows, tiers, seed, share=True) for k, rows in groups[name].items()}
+        name: {k: block(rows, share=True) for k, rows in groups[name].items()}
         for name in slices
         if name in groups and name != "suite"
     }
     return out
+
+
+def every_row(rows: np.ndarray, n: int) -> bool:
+    """Whether a group's rows (sorted, distinct: ``group_rows``, ``np.flatnonzero``) are all ``n`` rows,
+    as the one suite of a single-suite run is: its numbers are then the overall ones, computed once."""
+    return rows.size == n

@@ -176,7 +176,9 @@ def run_policy(
         on_traces(traces)
     slices = suite_slices(suites)
     tiers = ordered_tiers(policy)
-    cols = Columns(traces)
+    names = {r.replay.plan.tiers for r in runs}
+    codes = (np.concatenate([r.replay.final_tier for r in runs]), names.pop()) if len(names) == 1 else None
+    cols = Columns(traces, final_tier=codes)
     groups = groups if groups is not None else slice_groups(traces, slices)
     summary = {
         "schema_version": SUMMARY_SCHEMA,

@@ -94,12 +94,17 @@ def percentiles_from(order: OrderStatistics, qs: tuple[float, ...]) -> dict[str,
     return {f"p{q:g}": float(v) for q, v in zip(qs, found, strict=True)}
 
 
+SORT_FROM = 50_000
+"""Samples from this size take their order statistics from a full sort (see :class:`OrderStatistics`)."""
+
+
 @dataclass(frozen=True)
 class OrderStatistics:
     """Some order statistics of a sample's finite values: ``values[k]`` is the k-th smallest (0-based).
 
-    One ``np.partition`` with every rank a caller needs costs about as much as one with a single rank,
-    so a run's summary percentiles and a comparison's order-statistic CIs share one partial sort.
+    One selection serves every rank a caller needs, so a run's summary percentiles and a comparison's
+    order-statistic CIs share it. Past ``SORT_FROM`` values a full ``np.sort`` is that selection:
+    NumPy's vectorised sort of 1M doubles (~5 ms) beats ``np.partition`` with a dozen ranks (~13 ms).
     """
 
     n: int
@@ -113,7 +118,12 @@ class OrderStatistics:
             x = x[np.isfinite(x)]
         n = int(x.size)
         ranks = sorted(ranks_for(n)) if n else []
-        part = np.partition(x, ranks) if ranks else x
+        if not ranks:
+            part = x
+        elif n >= SORT_FROM and len(ranks) > 1:
+            part = np.sort(x)
+        else:
+            part = np.partition(x, ranks)
         return cls(n, {k: float(part[k]) for k in ranks})
 
 
