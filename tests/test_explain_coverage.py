@@ -495,6 +495,21 @@ def test_missing_pairs_found_exactly(tmp_path: Path, max_escalations: int) -> No
     assert need.num_rows >= len(got)
 
 
+def test_fully_recorded_suite_misses_nothing_with_the_same_columns(tmp_path: Path) -> None:
+    """Every model recorded for every example: the shortcut answers with the empty table the full
+    check would give (same columns and types)."""
+    examples = [example_row(i, pii=i % 3 == 0, stakes=STAKES[i % 3]) for i in range(20)]
+    models = ["gpt-small", "claude-mid", "gpt-big", "llama-local", "qwen-local"]
+    full = load_suite(write_suite(tmp_path / "full", examples, default_recordings(examples, models)))
+    spec = PolicySpec.model_validate(policy_data())
+    missing = missing_pairs(full.examples, full.recordings, spec)
+    assert missing.num_rows == 0
+    partial = load_suite(write_suite(tmp_path / "partial", examples, default_recordings(examples, models[:2])))
+    some = missing_pairs(partial.examples, partial.recordings, spec)
+    assert some.num_rows > 0
+    assert missing.schema == some.schema
+
+
 def test_reachable_tiers() -> None:
     spec = PolicySpec.model_validate(policy_data())
     assert reachable_tiers(spec, "fast") == ["fast", "balanced", "reasoning"]

@@ -53,6 +53,31 @@ def test_memoised_plan_equals_the_plain_plan(synthetic: tuple[Suite, PolicySpec]
     assert memoised.tiers == plain.tiers
 
 
+def test_policies_that_decide_alike_share_one_plan(synthetic: tuple[Suite, PolicySpec]) -> None:
+    """A change that leaves tiers, rules and default tier alone (here an escalation threshold and the
+    rules' names) reuses the plan; a change to any rule, or to the order of the tiers, does not."""
+    suite, spec = synthetic
+    memo = Memo()
+    first = plan_tiers(suite.examples, spec, memo=memo)
+    assert not first.tier.flags.writeable  # shared between runs: nobody may change it
+    steps = [s.model_copy(update={"below_confidence": 0.9}) for s in spec.escalation.steps]
+    stricter = spec.model_copy(
+        update={
+            "escalation": spec.escalation.model_copy(update={"steps": steps}),
+            "rules": [r.model_copy(update={"name": r.name + "-renamed"}) for r in spec.rules],
+        }
+    )
+    assert plan_tiers(suite.examples, stricter, memo=memo) is first
+    other_rule = spec.model_copy(update={"rules": [spec.rules[0].model_copy(update={"tier": spec.default_tier})]})
+    reordered = spec.model_copy(update={"tiers": dict(reversed(list(spec.tiers.items())))})
+    for changed in (other_rule, reordered):
+        plan = plan_tiers(suite.examples, changed, memo=memo)
+        assert plan is not first
+        plain = plan_tiers(suite.examples, changed)
+        np.testing.assert_array_equal(plan.tier, plain.tier)
+        assert plan.tiers == plain.tiers
+
+
 def test_draw_is_computed_once_per_seed(synthetic: tuple[Suite, PolicySpec], monkeypatch: pytest.MonkeyPatch) -> None:
     suite, _spec = synthetic
     calls = _counting(monkeypatch)

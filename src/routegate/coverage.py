@@ -65,10 +65,13 @@ def missing_pairs(
     keys: RecordingKeys | None = None,
 ) -> pa.Table:
     """Needed (model, example_id) pairs with no recording, sorted by model then example id."""
-    models, mask = needed_models(examples, spec, plan)
     keys = keys if keys is not None else RecordingKeys.of(recordings, examples)
-    have = keys.index(examples.num_rows, models) >= 0
-    missing = _pairs(examples, models, mask & ~have)
+    models = tuple(sorted({m for tier in spec.tiers.values() for m in tier.models}))
+    lacking = keys.index(examples.num_rows, models) < 0
+    if not lacking.any():  # every model recorded for every example: nothing can be missing
+        return _pairs(examples, models, lacking)
+    models, mask = needed_models(examples, spec, plan)
+    missing = _pairs(examples, models, mask & lacking)
     if missing.num_rows <= 1:
         return missing
     return missing.sort_by([("model", "ascending"), ("example_id", "ascending")])

@@ -7,6 +7,7 @@ Python: each condition is one Arrow/numpy expression over the column.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -223,8 +224,25 @@ def plan_tiers(examples: pa.Table, spec: PolicySpec, *, memo: Memo | None = None
     """Initial tier per request: the first matching rule's tier, else the default tier.
 
     ``memo``: the memo of the suite ``examples`` belongs to (``Suite.memo``), so that every policy
-    planned over that suite shares its traffic draws (a gate's two runs hash the ids once).
+    planned over that suite shares its traffic draws (a gate's two runs hash the ids once), and
+    policies whose tiers, rules and default tier are the same (a change to escalation thresholds,
+    chains or prices) share one plan (its arrays are then read-only).
     """
+    if memo is None:
+        return _plan(examples, spec, None)
+    decides = [list(spec.tiers), spec.default_tier, [(r.when.model_dump(mode="json"), r.tier) for r in spec.rules]]
+    return memo.get_or_compute(
+        f"plan:{json.dumps(decides, sort_keys=True)}", lambda: _frozen(_plan(examples, spec, memo))
+    )
+
+
+def _frozen(plan: Plan) -> Plan:
+    plan.tier.flags.writeable = False
+    plan.rule.flags.writeable = False
+    return plan
+
+
+def _plan(examples: pa.Table, spec: PolicySpec, memo: Memo | None) -> Plan:
     tiers = tuple(spec.tiers)
     index = {name: i for i, name in enumerate(tiers)}
     n = examples.num_rows
