@@ -12,7 +12,7 @@ import pytest
 from routegate import pipeline
 from routegate.compare import _latency_deltas
 from routegate.gates import GatesSpec
-from routegate.measure import LATENCY_QS, Columns, group_rows, latency_ranks, measure
+from routegate.measure import LATENCY_QS, Columns, group_rows, latency_ranks, measure, slice_groups
 from routegate.policy import load_policy
 from routegate.stats import (
     BOOTSTRAP_MAX_N,
@@ -161,3 +161,26 @@ def test_tier_codes_from_the_replay_match_the_final_tier_names() -> None:
     for tiers in [("fast", "balanced", "reasoning"), ("reasoning", "private", "fast"), ("balanced",), ("x",)]:
         assert np.array_equal(run.columns.tier(tiers), from_names.tier(tiers)), tiers
     assert (run.columns.tier(("reasoning", "fast", "balanced")) >= 0).all()
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["routellm-mtbench"], ["routellm-mtbench", "alpacaeval", "routellm-gsm8k"], ["alpacaeval", "routellm-mtbench"]],
+)
+def test_groups_from_each_suites_own_equal_the_groups_of_the_joined_traces(names: list[str]) -> None:
+    """``suite_groups`` joins the groups each suite derived while loading; they are exactly what
+    grouping the run's concatenated traces finds, including a slice one suite lacks (``(none)``)."""
+    suites = [load_suite(ROOT / "eval_suites" / name) for name in names]
+    assert all("slice_rows" in suite.memo for suite in suites)  # derived by the loader
+    run = pipeline.run_policy(
+        load_policy(str(ROOT / "policies" / "baseline.yaml")), suites, pipeline.RunOptions(on_missing="skip")
+    )
+    expected = slice_groups(run.traces, pipeline.suite_slices(suites))
+    found = pipeline.suite_groups(suites)
+    assert list(found) == list(expected)
+    for name, groups in expected.items():
+        assert list(found[name]) == list(groups), name
+        for key, rows in groups.items():
+            np.testing.assert_array_equal(found[name][key], rows)
+    if len(names) > 1:
+        assert "(none)" in found["category"]  # alpacaeval and gsm8k have no category column

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -206,6 +207,37 @@ def group_rows(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
 
 Groups = dict[str, dict[str, np.ndarray]]
 """Column name -> group key -> row indices: ``"suite"`` and every slice column."""
+
+
+def column_groups(table: pa.Table, columns: Sequence[str]) -> Groups:
+    """:func:`group_rows` of each of ``columns`` that ``table`` has (one suite's examples: see
+    ``Suite.slice_rows``)."""
+    return {name: group_rows(table.column(name)) for name in columns if name in table.column_names}
+
+
+def concat_groups(parts: Sequence[tuple[str, int, Groups]], slices: list[str]) -> Groups:
+    """What :func:`slice_groups` finds in the traces of a run over several suites, from each suite's
+    own groups: ``parts`` holds (suite name, rows, :func:`column_groups` of its examples) in run order.
+
+    The traces are the suites' rows one after the other, so a group is the suites' rows of that value,
+    each shifted by the suite's offset, in order (ascending, as :func:`group_rows` gives them); a suite
+    without the column puts all its rows under ``NO_VALUE``.
+    """
+    starts = np.cumsum([0, *(n for _, n, _ in parts)])
+    names = ["suite", *[s for s in slices if s != "suite" and any(s in own for _, _, own in parts)]]
+    out: Groups = {}
+    for name in names:
+        pieces: dict[str, list[np.ndarray]] = {}
+        for (suite, n, own), start in zip(parts, starts[:-1].tolist(), strict=True):
+            found = {suite: None} if name == "suite" else own.get(name, {NO_VALUE: None})
+            for key, rows in found.items():
+                if rows is None:
+                    rows = np.arange(start, start + n)
+                elif start:
+                    rows = rows + start
+                pieces.setdefault(key, []).append(rows)
+        out[name] = {key: rows[0] if len(rows) == 1 else np.concatenate(rows) for key, rows in sorted(pieces.items())}
+    return out
 
 
 def slice_groups(traces: pa.Table, slices: list[str]) -> Groups:

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from routegate.coverage import missing_pairs
 from routegate.errors import InputError, Problem
-from routegate.measure import Columns, Groups, measure, slice_groups
+from routegate.measure import Columns, Groups, concat_groups, measure, slice_groups
 from routegate.metrics import literature
 from routegate.pii import with_detected_pii
 from routegate.plan import Plan, plan_tiers
@@ -179,7 +179,7 @@ def run_policy(
     names = {r.replay.plan.tiers for r in runs}
     codes = (np.concatenate([r.replay.final_tier for r in runs]), names.pop()) if len(names) == 1 else None
     cols = Columns(traces, final_tier=codes)
-    groups = groups if groups is not None else slice_groups(traces, slices)
+    groups = groups if groups is not None else suite_groups(suites)
     summary = {
         "schema_version": SUMMARY_SCHEMA,
         "policy": describe_policy(policy),
@@ -211,8 +211,12 @@ def suite_groups(suites: Sequence[Suite]) -> Groups:
 
     The grouping columns of traces are the suite name and request attributes, which no policy
     changes: PII detection fills only unknown ``pii`` labels, and any unknown label makes every
-    run detect (``needs_detection``). So a gate computes the groups once, before both runs.
+    run detect (``needs_detection``). So a gate computes the groups once, before both runs; with
+    every label set, from each suite's own groups (``Suite.slice_rows``, derived while loading).
     """
+    if not any(suite.examples.column("pii").null_count for suite in suites):
+        parts = [(s.name, s.examples.num_rows, s.slice_rows()) for s in suites]
+        return concat_groups(parts, suite_slices(suites))
     tables = []
     for suite in suites:
         seen = with_detected_pii(suite) if suite.examples.column("pii").null_count else suite

@@ -26,6 +26,7 @@ from pydantic import Field
 
 from routegate.arrowtake import take_rows
 from routegate.errors import InputError, Problem, errors_only
+from routegate.measure import Groups, column_groups
 from routegate.memo import Memo
 from routegate.pii.redact import redact_text
 from routegate.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
@@ -327,6 +328,15 @@ class TableFile:
         return hashlib.sha256(self.data).hexdigest()
 
 
+BASE_SLICES: tuple[str, ...] = ("task_type", "pii", "stakes", "sla")
+"""Request attributes every summary groups by (``Suite.slice_columns`` adds the suite's own slices)."""
+
+
+def manifest_slice_columns(manifest: SuiteManifest) -> list[str]:
+    """``BASE_SLICES``, then the manifest's own slices."""
+    return list(BASE_SLICES) + [c for c in manifest.slices if c not in BASE_SLICES]
+
+
 DEFERRED: dict[str, tuple[str, pa.DataType]] = {
     "messages": ("examples", pa.list_(MESSAGE)),
     "response": ("recordings", pa.string()),
@@ -364,6 +374,17 @@ class Suite:
     def memoised(self, key: str, compute: Callable[[], T]) -> T:
         """``self.memo[key]``, computed by ``compute()`` on first use (thread-safe: see ``routegate.memo``)."""
         return self.memo.get_or_compute(key, compute)
+
+    @property
+    def slice_columns(self) -> list[str]:
+        """Attribute columns carried into traces and summarised by: the base attributes, then the suite's slices."""
+        return manifest_slice_columns(self.manifest)
+
+    def slice_rows(self) -> Groups:
+        """Row indices per value of each slice column (``measure.column_groups``; computed by the loader
+        while the recordings are decoded). Only meaningful while every ``pii`` label is set: detection
+        would change that column (``pipeline.suite_groups`` knows)."""
+        return self.memoised("slice_rows", lambda: column_groups(self.examples, self.slice_columns))
 
     def recording_keys(self) -> RecordingKeys:
         """The recordings' join keys (computed on first use, or handed over by the loader)."""
@@ -788,17 +809,25 @@ def _load_tables(
     pool: ThreadPoolExecutor,
 ) -> Suite:
     """Read, check and hash the two tables. The recordings are read, and each file hashed, on the
-    ``pool``'s threads while the examples are checked (decoding and hashing release the GIL);
-    problems are still reported examples first."""
+    ``pool``'s threads while the examples are read and checked and their slice groups derived
+    (decoding and hashing release the GIL); problems are still reported examples first."""
     ex_display = str(folder / manifest.examples)
     rec_display = str(folder / manifest.recordings)
-    table, ex_file, ex_columns = _read_table(files["examples"], ex_display, "examples", defer)
     reading = pool.submit(_read_table, files["recordings"], rec_display, "recordings", defer)
+    try:
+        table, ex_file, ex_columns = _read_table(files["examples"], ex_display, "examples", defer)
+    except InputError:
+        reading.cancel()
+        raise
     digests = {"examples": pool.submit(_file_digest, files["examples"], ex_file)}
     deferred = {name: ex_file for name in ex_columns if ex_file and name not in table.column_names}
     examples, problems = check_examples(table, ex_display, ex_columns)
     if errors_only(problems):
         raise InputError(problems)
+    slices = manifest_slice_columns(manifest)
+    # The rows of each slice value (what every summary groups by), while the recordings decode;
+    # not when detection will fill unknown pii labels (``pipeline.suite_groups``).
+    slice_rows = column_groups(examples, slices) if not examples.column("pii").null_count else None
     table, rec_file, rec_columns = reading.result()
     digests["recordings"] = pool.submit(_file_digest, files["recordings"], rec_file)
     deferred |= {name: rec_file for name in rec_columns if rec_file and name not in table.column_names}
@@ -823,6 +852,8 @@ def _load_tables(
         deferred=deferred,
     )
     suite.memo["keys"] = keys  # computed while validating: no second hash pass
+    if slice_rows is not None:
+        suite.memo["slice_rows"] = slice_rows
     return suite
 
 

@@ -16,8 +16,6 @@ from routegate.replay import Replay
 from routegate.scoring import ScoreInput, get_scorer, needs_response
 from routegate.suite import Suite
 
-BASE_SLICES: tuple[str, ...] = ("task_type", "pii", "stakes", "sla")
-
 
 def score_final_answers(suite: Suite, result: Replay) -> np.ndarray:
     """Quality in [0, 1] per request; 0 when the request failed; NaN when not scorable."""
@@ -35,9 +33,7 @@ def score_final_answers(suite: Suite, result: Replay) -> np.ndarray:
 
 def slice_columns(suite: Suite) -> list[str]:
     """Attribute columns carried into traces: the base attributes and the suite's slices."""
-    out = list(BASE_SLICES)
-    out += [c for c in suite.manifest.slices if c not in out]
-    return out
+    return suite.slice_columns
 
 
 def models_tried(result: Replay) -> pa.ListArray:
