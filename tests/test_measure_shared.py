@@ -184,3 +184,28 @@ def test_groups_from_each_suites_own_equal_the_groups_of_the_joined_traces(names
             np.testing.assert_array_equal(found[name][key], rows)
     if len(names) > 1:
         assert "(none)" in found["category"]  # alpacaeval and gsm8k have no category column
+
+
+def test_a_comparison_shared_with_a_second_thread_is_the_same() -> None:
+    """``compare_runs(executor=...)`` hands the notable examples and every other group to another
+    thread; the result is the very same dict, in the same order. The gate's single-model points
+    are the frontier's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from routegate.compare import compare_runs
+    from routegate.frontier import single_model_points
+    from routegate.verdict import verdict_json
+    from routegate.writer import dumps_json
+
+    suites = [load_suite(ROOT / "eval_suites" / name) for name in ("routellm-mtbench", "routellm-gsm8k")]
+    base = load_policy(str(ROOT / "policies" / "baseline.yaml"))
+    cand = load_policy(str(ROOT / "policies" / "candidate.yaml"))
+    outcome = gate_policies(base, cand, suites, GatesSpec())
+    alone = compare_runs(outcome.baseline, outcome.candidate)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        shared = compare_runs(outcome.baseline, outcome.candidate, executor=pool)
+    assert dumps_json(shared) == dumps_json(alone)  # (outcome.comparison has the gates' p-values filled in)
+    assert list(shared["deltas"]["by_slice"]) == list(alone["deltas"]["by_slice"])
+    assert outcome.points == single_model_points(suites, cand, seed=0)
+    assert verdict_json(outcome, GatesSpec())["single_models"] == outcome.points
+    assert outcome.points  # the RouteLLM suites record both models in full

@@ -53,6 +53,9 @@ def test_run_writes_traces_and_summaries(suite: Path, tmp_path: Path) -> None:
         "privacy_breach",
     ):
         assert column in traces.column_names
+    for column in ("suite", "initial_tier", "final_tier", "final_model", "error_kind"):  # plain strings on disk
+        assert traces.schema.field(column).type == pa.string(), column
+    assert traces.schema.field("models_tried").type == pa.list_(pa.string())
     summary = json.loads((out / "summary.json").read_text())
     overall = summary["metrics"]["overall"]
     assert overall["n"] == 3000

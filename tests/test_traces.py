@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from routegate.pipeline import RunOptions, SuiteRun, replay_suite
 from routegate.policy import load_policy
 from routegate.suite import load_suite
 from routegate.synth import write_synthetic_suite
-from routegate.traces import models_tried
+from routegate.traces import for_file, models_tried
 
 
 @pytest.fixture(scope="module", params=["policy.yaml", "candidate.yaml"])
@@ -41,5 +42,14 @@ def test_final_model_is_the_answering_call_or_null(run: SuiteRun) -> None:
     for i, name in enumerate(names):
         assert name == (attempts[final[i]] if final[i] >= 0 else None)
     assert np.array_equal(np.array([n is None for n in names]), failed)
-    assert str(run.traces.schema.field("final_model").type) == "string"
-    assert str(run.traces.schema.field("models_tried").type) == "list<item: string>"
+    # In memory the name columns are dictionary-encoded; traces.parquet holds the plain types.
+    assert pa.types.is_dictionary(run.traces.schema.field("final_model").type)
+    plain = for_file(run.traces)
+    assert str(plain.schema.field("final_model").type) == "string"
+    assert str(plain.schema.field("models_tried").type) == "list<item: string>"
+    for name in ("suite", "initial_tier", "final_tier", "error_kind"):
+        assert str(plain.schema.field(name).type) == "string"
+        assert plain.column(name).to_pylist() == run.traces.column(name).to_pylist()
+    assert plain.column("final_model").to_pylist() == names
+    assert plain.column("models_tried").to_pylist() == run.traces.column("models_tried").to_pylist()
+    assert not any(pa.types.is_dictionary(f.type) for f in plain.schema)

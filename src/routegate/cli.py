@@ -226,6 +226,7 @@ def run(
     from routegate.policy import load_policy
     from routegate.run_report import render_run_markdown
     from routegate.stats import DEFAULT_SEED
+    from routegate.traces import for_file
     from routegate.writer import write_json_atomic, write_parquet_atomic, write_text_atomic
 
     policy = load_policy(policy_spec)
@@ -239,7 +240,7 @@ def run(
     with context, live, ThreadPoolExecutor(max_workers=1, thread_name_prefix="traces") as writer:
 
         def write_traces(traces: Any) -> None:
-            written.append(writer.submit(write_parquet_atomic, out / "traces.parquet", traces))
+            written.append(writer.submit(lambda: write_parquet_atomic(out / "traces.parquet", for_file(traces))))
 
         options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]
         result = run_policy(policy, suites, options, on_traces=write_traces)
@@ -379,7 +380,6 @@ def gate(
     import difflib
     from pathlib import Path
 
-    from routegate.frontier import single_model_points
     from routegate.gate_report import render_gate_markdown
     from routegate.gates import load_gates
     from routegate.html_report import render_html
@@ -387,6 +387,7 @@ def gate(
     from routegate.pipeline import RunOptions
     from routegate.policy import load_policy
     from routegate.stats import DEFAULT_SEED
+    from routegate.traces import for_file
     from routegate.verdict import gate_policies, verdict_json
     from routegate.writer import dumps_json, write_parquet_atomic, write_text_atomic
 
@@ -402,10 +403,7 @@ def gate(
         outcome = gate_policies(
             baseline, candidate, suites, gates_cfg, gates_source=gates_source, options=options, scenarios=scenarios
         )
-        # The suites as the runs saw them (detected PII filled in): their memoised per-model outcomes are reused.
-        points = single_model_points([r.suite for r in outcome.candidate.runs], candidate, seed=options.seed)
     verdict = verdict_json(outcome, gates_cfg)
-    verdict["single_models"] = points
     diff = "".join(
         difflib.unified_diff(
             _policy_text(baseline_spec).splitlines(keepends=True),
@@ -420,8 +418,8 @@ def gate(
     report = out / "report.html"
     # Reports first, verdict last: a verdict.json on disk always has its reports beside it.
     if traces:
-        write_parquet_atomic(out / "baseline.traces.parquet", outcome.baseline.traces)
-        write_parquet_atomic(out / "candidate.traces.parquet", outcome.candidate.traces)
+        write_parquet_atomic(out / "baseline.traces.parquet", for_file(outcome.baseline.traces))
+        write_parquet_atomic(out / "candidate.traces.parquet", for_file(outcome.candidate.traces))
     write_text_atomic(report, html)
     write_text_atomic(out / "summary.md", render_gate_markdown(verdict, report_path=str(report)))
     write_text_atomic(out / "junit.xml", render_junit(verdict))

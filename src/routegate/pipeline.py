@@ -167,7 +167,7 @@ def run_policy(
     CLI starts writing traces.parquet then, on another thread).
     """
     options = options or RunOptions()
-    suites = [with_detected_pii(suite) if needs_detection(suite, policy) else suite for suite in suites]
+    suites = seen_by(policy, suites)
     plans = [plan_tiers(suite.examples, policy.spec, memo=suite.memo) for suite in suites]
     missing = check_recordings(policy, suites, options.on_missing, plans) if options.recorded else None
     runs = tuple(replay_suite(policy, suite, options, plan) for suite, plan in zip(suites, plans, strict=True))
@@ -196,6 +196,19 @@ def run_policy(
         "literature": literature([(r.suite, r.traces) for r in runs], policy.catalog, seed=options.seed),
     }
     return RunResult(policy=policy, runs=runs, traces=traces, columns=cols, summary=summary, groups=groups)
+
+
+def seen_by(policy: Policy, suites: Sequence[Suite]) -> list[Suite]:
+    """The suites as ``run_policy`` replays ``policy`` over them (detected PII filled in when needed)."""
+    return [with_detected_pii(suite) if needs_detection(suite, policy) else suite for suite in suites]
+
+
+def prepare_recorded(policy: Policy, suites: Sequence[Suite]) -> None:
+    """Derive now the recorded provider's columns of each suite (memoised per suite), which every
+    recorded run of ``policy`` over ``suites`` reads. A gate does this on its second thread while
+    the first one plans the candidate."""
+    for suite in seen_by(policy, suites):
+        RecordedProvider.from_suite(suite, ())
 
 
 def suite_slices(suites: Sequence[Suite]) -> list[str]:

@@ -50,35 +50,42 @@ def models_tried(result: Replay) -> pa.ListArray:
     model = attempts.column("model").combine_chunks()
     codes = np.empty(attempts.num_rows, dtype=np.int32)
     codes[slot] = model.indices.to_numpy(zero_copy_only=False)
-    return pa.ListArray.from_arrays(pa.array(offsets), model.dictionary.take(pa.array(codes)))
+    return pa.ListArray.from_arrays(pa.array(offsets), _coded(codes, model.dictionary))
+
+
+def _coded(codes: np.ndarray, names: pa.Array, missing: np.ndarray | None = None) -> pa.DictionaryArray:
+    """``names[codes]`` (null where ``missing``) as a dictionary array: no string is copied."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32, copy=False), mask=missing), names)
 
 
 def build_traces(suite: Suite, result: Replay, quality: np.ndarray) -> pa.Table:
-    """One row per request: what it is, where it went, what it cost, took and scored."""
+    """One row per request: what it is, where it went, what it cost, took and scored.
+
+    The name columns (suite, tiers, models, error kind) are dictionary-encoded here, so that no
+    per-request string is copied for a table that is mostly summarised; :func:`for_file` gives
+    the documented plain types that traces.parquet holds.
+    """
     n = suite.examples.num_rows
     tiers = pa.array(list(result.plan.tiers), pa.string())
     models = pa.array(list(result.models), pa.string())
-    # A null index takes a null: one pass gives the answering model's name, or null when none answered.
-    final_model = models.take(pa.array(result.final_model.astype(np.int32), mask=result.final_model < 0))
-    codes = np.where(result.failed, result.last_error, 0).astype(np.int32)
-    error_kind = pa.array(list(ERROR_NAMES), pa.string()).take(pa.array(codes))
+    codes = np.where(result.failed, result.last_error, 0)
     columns: dict[str, pa.Array | pa.ChunkedArray] = {
-        "suite": pa.repeat(pa.scalar(suite.name, pa.string()), n),
+        "suite": _coded(np.zeros(n, dtype=np.int32), pa.array([suite.name], pa.string())),
         "example_id": suite.examples.column("id"),
     }
     for name in slice_columns(suite):
         columns[name] = suite.examples.column(name)
     breach_attempt = np.where(result.breach_attempt >= 0, result.breach_attempt, 0)
     columns |= {
-        "initial_tier": tiers.take(pa.array(result.plan.tier)),
-        "final_tier": tiers.take(pa.array(result.final_tier)),
-        "final_model": final_model,
+        "initial_tier": _coded(result.plan.tier, tiers),
+        "final_tier": _coded(result.final_tier, tiers),
+        "final_model": _coded(result.final_model, models, result.final_model < 0),  # null: none answered
         "models_tried": models_tried(result),
         "attempts": pa.array(result.n_attempts, pa.int16()),
         "fell_back": pa.array(result.fell_back),
         "escalated": pa.array(result.escalated),
         "error": pa.array(result.failed),
-        "error_kind": error_kind,
+        "error_kind": _coded(codes, pa.array(list(ERROR_NAMES), pa.string())),
         "input_tokens": pa.array(result.input_tokens, pa.int64()),
         "output_tokens": pa.array(result.output_tokens, pa.int64()),
         "cost_usd": pa.array(result.cost_usd, pa.float64()),
@@ -89,3 +96,14 @@ def build_traces(suite: Suite, result: Replay, quality: np.ndarray) -> pa.Table:
         "confidence_missing": pa.array(result.confidence_missing),
     }
     return pa.table(columns)
+
+
+def for_file(traces: pa.Table) -> pa.Table:
+    """``traces`` with the documented plain types (dictionary-encoded names decoded), as traces.parquet holds it."""
+    for i, field in enumerate(traces.schema):
+        kind = field.type
+        if pa.types.is_dictionary(kind):
+            traces = traces.set_column(i, field.name, traces.column(i).cast(kind.value_type))
+        elif pa.types.is_list(kind) and pa.types.is_dictionary(kind.value_type):
+            traces = traces.set_column(i, field.name, traces.column(i).cast(pa.list_(kind.value_type.value_type)))
+    return traces

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from routegate.compare import compare_runs
+from routegate.frontier import single_model_points
 from routegate.gates import GatesSpec, Verdict, evaluate_gates
-from routegate.pipeline import RunOptions, RunResult, run_policy, suite_groups
+from routegate.pipeline import RunOptions, RunResult, prepare_recorded, run_policy, seen_by, suite_groups
 from routegate.policy import Policy
 from routegate.suite import Suite
 
@@ -31,6 +32,8 @@ class GateOutcome:
     comparison: dict[str, Any]
     verdict: Verdict
     gates_source: str
+    points: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """verdict.json's ``single_models``: each fully recorded single-model policy (``frontier``)."""
     resilience: dict[str, Any] | None = None
     """verdict.json's ``resilience`` block when the gate ran with ``--scenario`` (see docs/faults.md)."""
 
@@ -51,18 +54,24 @@ def gate_policies(
     if options.recorded:
         # Two independent replays of the same loaded suites, on two threads: numpy and Arrow
         # release the GIL, and suite-level work is computed once whichever run asks first
-        # (``Suite.memoised``). ~0.3 s less at 1M requests on 2 cores, once page faults were cut
-        # (routegate/memory.py; before that the threads contended on them and were slower). The
-        # progress line follows the candidate. Live runs stay sequential: they share rate limits.
+        # (``Suite.memoised``). The second thread first derives the recorded provider's columns
+        # (``prepare_recorded``) while this one plans; this one, ahead from then on, derives the
+        # per-model outcomes (literature, single-model points) while the baseline catches up, and
+        # the two threads share the comparison. The progress
+        # line follows the candidate. Live runs stay sequential: they share rate limits.
         quiet = dataclasses.replace(options, on_step=None)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baseline") as pool:
+            pool.submit(prepare_recorded, baseline, suites)
             pending = pool.submit(run_policy, baseline, suites, quiet, groups=groups)
             cand = run_policy(candidate, suites, options, groups=groups)
+            points = single_model_points(seen_by(candidate, suites), candidate, seed=options.seed)
             base = pending.result()
+            comparison = compare_runs(base, cand, seed=options.seed, executor=pool)
     else:
         base = run_policy(baseline, suites, options, groups=groups)
         cand = run_policy(candidate, suites, options, groups=groups)
-    comparison = compare_runs(base, cand, seed=options.seed)
+        points = single_model_points(seen_by(candidate, suites), candidate, seed=options.seed)
+        comparison = compare_runs(base, cand, seed=options.seed)
     verdict = evaluate_gates(comparison, gates, cand)
     resilience = None
     if scenarios:
@@ -70,7 +79,7 @@ def gate_policies(
 
         resilience, extra = drill_both(baseline, candidate, suites, scenarios, options, base, cand, gates.resilience)
         verdict = Verdict(verdict.gates + tuple(extra))
-    return GateOutcome(base, cand, comparison, verdict, gates_source, resilience)
+    return GateOutcome(base, cand, comparison, verdict, gates_source, points, resilience)
 
 
 def verdict_json(outcome: GateOutcome, gates: GatesSpec) -> dict[str, Any]:
@@ -96,5 +105,6 @@ def verdict_json(outcome: GateOutcome, gates: GatesSpec) -> dict[str, Any]:
             "baseline": outcome.baseline.summary.get("literature", {}),
             "candidate": outcome.candidate.summary.get("literature", {}),
         },
+        "single_models": outcome.points,
         **({"resilience": outcome.resilience} if outcome.resilience is not None else {}),
     }
