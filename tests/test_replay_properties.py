@@ -9,6 +9,9 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from routegate.providers.base import calls_are_independent
+from routegate.providers.recorded import RecordedProvider
+from routegate.replay import policy_models, replay
 from test_replay import CATALOG, examples, policy, recordings, run
 
 MODELS = ("cheap", "backup", "big")
@@ -97,3 +100,36 @@ def test_removing_every_error_removes_every_fallback(suite: tuple[pa.Table, pa.T
     assert not result.fell_back.any()
     assert not result.failed.any()
     assert set(result.attempts.column("kind").to_pylist()) <= {"first"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(suites(), st.integers(1, 45), st.floats(0.01, 1.0))
+def test_replaying_in_chunks_changes_no_result(suite: tuple[pa.Table, pa.Table], chunk: int, threshold: float) -> None:
+    """The recorded provider answers each call alone, so the requests may be replayed chunk by chunk
+    (``chunk_rows``): every per-request result is the same and so is the set of calls; only the
+    order of the attempt rows differs."""
+    ex, rec = suite
+    spec = policy(
+        escalation={
+            "steps": [{"from": "fast", "to": "reasoning", "below_confidence": threshold}],
+            "always_for_stakes": ["high"],
+        }
+    )
+    models = policy_models(spec)
+    provider = RecordedProvider.from_tables(ex, rec, models)
+    assert calls_are_independent(provider)
+    steps: list[tuple[int, int]] = []
+    whole = replay(ex, spec, CATALOG, provider, models=models)
+    chunked = replay(
+        ex, spec, CATALOG, provider, models=models, chunk_rows=chunk, on_step=lambda s, p: steps.append((s, p))
+    )
+    for name in ("final_tier", "final_model", "n_attempts", "fell_back", "escalated", "failed", "last_error",
+                 "input_tokens", "output_tokens", "cost_usd", "latency_ms", "privacy_breach", "breach_attempt",
+                 "confidence_missing"):  # fmt: skip
+        assert np.array_equal(getattr(whole, name), getattr(chunked, name)), name
+    assert np.array_equal(whole.final_recorded_quality(), chunked.final_recorded_quality(), equal_nan=True)
+    assert whole.final_responses().equals(chunked.final_responses())
+    order = [("request", "ascending"), ("attempt", "ascending")]
+    assert whole.attempts.sort_by(order).equals(chunked.attempts.sort_by(order))
+    assert steps[-1][1] == 0  # the last step leaves nothing pending
+    assert all(p <= ex.num_rows for _, p in steps)

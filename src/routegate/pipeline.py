@@ -23,9 +23,9 @@ from routegate.metrics import literature
 from routegate.pii import with_detected_pii
 from routegate.plan import Plan, plan_tiers
 from routegate.policy import STANDARD_TIERS, Policy
-from routegate.providers.base import MISSING, Provider
+from routegate.providers.base import MISSING, Provider, calls_are_independent
 from routegate.providers.recorded import RecordedProvider
-from routegate.replay import ConfidenceFn, Replay, StepHook, policy_models, replay
+from routegate.replay import CHUNK_ROWS, ConfidenceFn, Replay, StepHook, policy_models, replay
 from routegate.scoring import ScoreInput, get_scorer, needs_response
 from routegate.stats import DEFAULT_SEED
 from routegate.suite import Suite
@@ -122,17 +122,19 @@ def confidence_scorer(suite: Suite) -> ConfidenceFn | None:
 
 def replay_suite(policy: Policy, suite: Suite, options: RunOptions, plan: Plan | None = None) -> SuiteRun:
     models = policy_models(policy.spec)
+    provider = options.provider(suite, models, policy)
     result = replay(
         suite.examples,
         policy.spec,
         policy.catalog,
-        options.provider(suite, models, policy),
+        provider,
         models=models,
         confidence_fn=confidence_scorer(suite),
         on_step=options.on_step,
         plan=plan,
         want_text=needs_response(get_scorer(suite.manifest.scoring.scorer)),
         memo=suite.memo,
+        chunk_rows=CHUNK_ROWS if calls_are_independent(provider) else None,
     )
     quality = score_final_answers(suite, result)
     return SuiteRun(suite=suite, replay=result, traces=build_traces(suite, result, quality))

@@ -83,3 +83,10 @@ class Provider(Protocol):
     def call(self, batch: CallBatch) -> CallResult:
         """Answer every call of the batch; never raise for a failed call (report its error code)."""
         ...
+
+
+def calls_are_independent(provider: Provider) -> bool:
+    """Whether ``provider`` answers each call from the call alone, whatever else it is asked and in
+    whatever order (the recorded provider says so with ``independent_calls = True``): the replay may
+    then take the requests in chunks (``replay.CHUNK_ROWS``)."""
+    return bool(getattr(provider, "independent_calls", False))

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +40,8 @@ def _float_column(table: pa.Table, name: str) -> np.ndarray:
 class RecordedProvider:
     """Answers from recordings; a call with no recording fails with code ``MISSING``."""
 
+    independent_calls: ClassVar[bool] = True
+    """Each answer is the recording of (request, model): nothing else about a batch matters."""
     rows: np.ndarray
     """The ``recording_index`` matrix."""
     error: np.ndarray
