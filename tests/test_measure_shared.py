@@ -186,13 +186,11 @@ def test_groups_from_each_suites_own_equal_the_groups_of_the_joined_traces(names
         assert "(none)" in found["category"]  # alpacaeval and gsm8k have no category column
 
 
-def test_a_comparison_shared_with_a_second_thread_is_the_same() -> None:
-    """``compare_runs(executor=...)`` hands the notable examples and every other group to another
-    thread; the result is the very same dict, in the same order. The gate's single-model points
-    are the frontier's."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from routegate.compare import compare_runs
+def test_a_gate_splits_its_comparison_without_changing_it() -> None:
+    """A gate computes the paired deltas on one thread (``compare_runs(examples=False)``) and the
+    notable examples and literature metrics on the other: the same comparison and summaries as
+    computing them in one go; its single-model points are the frontier's."""
+    from routegate.compare import compare_runs, notable_examples
     from routegate.frontier import single_model_points
     from routegate.verdict import verdict_json
     from routegate.writer import dumps_json
@@ -201,11 +199,13 @@ def test_a_comparison_shared_with_a_second_thread_is_the_same() -> None:
     base = load_policy(str(ROOT / "policies" / "baseline.yaml"))
     cand = load_policy(str(ROOT / "policies" / "candidate.yaml"))
     outcome = gate_policies(base, cand, suites, GatesSpec())
-    alone = compare_runs(outcome.baseline, outcome.candidate)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        shared = compare_runs(outcome.baseline, outcome.candidate, executor=pool)
-    assert dumps_json(shared) == dumps_json(alone)  # (outcome.comparison has the gates' p-values filled in)
-    assert list(shared["deltas"]["by_slice"]) == list(alone["deltas"]["by_slice"])
+    whole = compare_runs(outcome.baseline, outcome.candidate)
+    split = compare_runs(outcome.baseline, outcome.candidate, examples=False)
+    assert "examples" not in split
+    split["examples"] = notable_examples(outcome.baseline, outcome.candidate)
+    assert dumps_json(split) == dumps_json(whole)  # (outcome.comparison has the gates' p-values filled in)
+    alone = pipeline.run_policy(cand, suites)
+    assert dumps_json(outcome.candidate.summary) == dumps_json(alone.summary)  # literature included
     assert outcome.points == single_model_points(suites, cand, seed=0)
     assert verdict_json(outcome, GatesSpec())["single_models"] == outcome.points
     assert outcome.points  # the RouteLLM suites record both models in full

@@ -7,7 +7,6 @@ row i of each is the same request. Every delta is candidate - baseline.
 from __future__ import annotations
 
 import copy
-from concurrent.futures import Executor
 from functools import partial
 from typing import Any
 
@@ -209,33 +208,28 @@ def _suite_offsets(result: RunResult) -> np.ndarray:
 
 
 def compare_runs(
-    base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED, executor: Executor | None = None
+    base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED, examples: bool = True
 ) -> dict[str, Any]:
     """Paired deltas overall, per suite and per slice; tier shifts; notable examples.
 
-    ``executor``: a thread that takes the notable examples and every other group's deltas while this
-    one computes the rest (numpy and the text reads release the GIL); the result is the same.
+    Without ``examples`` the ``examples`` entry is left out, for the caller to add from
+    :func:`notable_examples` (a gate takes them on its other thread).
     """
     b, c = base.traces, cand.traces
     if b.num_rows != c.num_rows or not b.column("example_id").equals(c.column("example_id")):
         raise RuntimeError("baseline and candidate traces are not aligned; both runs must replay the same suites")
     tiers = tuple(dict.fromkeys([*base.summary["tiers"], *cand.summary["tiers"]]))
     ab, ac = base.columns, cand.columns
-    examples = executor.submit(notable_examples, base, cand) if executor is not None else None
     overall = _delta_block(ab, ac, slice(None), tiers, seed)
 
     def block(rows: np.ndarray) -> dict[str, Any]:
         return copy.deepcopy(overall) if every_row(rows, ab.n) else _delta_block(ab, ac, rows, tiers, seed)
 
-    groups = base.groups
-    slices = [s for s in base.summary["slices"] if s in b.column_names]
-    jobs = [("suite", k) for k in groups["suite"]] + [(name, k) for name in slices for k in groups[name]]
-    there = {job: executor.submit(block, groups[job[0]][job[1]]) for job in jobs[1::2]} if executor is not None else {}
-    here = {job: block(groups[job[0]][job[1]]) for job in jobs if job not in there}
-    done = {job: there[job].result() if job in there else here[job] for job in jobs}
     deltas: dict[str, Any] = {"overall": overall}
-    deltas["by_suite"] = {k: done[("suite", k)] for k in groups["suite"]}
-    deltas["by_slice"] = {name: {k: done[(name, k)] for k in groups[name]} for name in slices}
+    groups = base.groups
+    deltas["by_suite"] = {k: block(rows) for k, rows in groups["suite"].items()}
+    slices = [s for s in base.summary["slices"] if s in b.column_names]
+    deltas["by_slice"] = {name: {k: block(rows) for k, rows in groups[name].items()} for name in slices}
     return {
         "schema_version": COMPARISON_SCHEMA,
         "seed": seed,
@@ -246,5 +240,5 @@ def compare_runs(
         "slices": slices,
         "deltas": deltas,
         "tier_shift": tier_shift(ab, ac, tiers),
-        "examples": examples.result() if examples is not None else notable_examples(base, cand),
+        **({"examples": notable_examples(base, cand)} if examples else {}),
     }

@@ -9,6 +9,7 @@ only loading and the provider touch the outside world.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -162,11 +163,14 @@ def run_policy(
     *,
     groups: Groups | None = None,
     on_traces: Callable[[pa.Table], None] | None = None,
+    literature_now: bool = True,
 ) -> RunResult:
     """Replay ``policy`` over every suite and summarise (``groups``: from an earlier run over the same suites).
 
     ``on_traces`` gets the traces table as soon as it exists, before the summary is computed (the
-    CLI starts writing traces.parquet then, on another thread).
+    CLI starts writing traces.parquet then, on another thread). Without ``literature_now`` the
+    summary's ``literature`` entry is left out, for the caller to add with :func:`add_literature`
+    when it suits (a gate does so while its other thread compares).
     """
     options = options or RunOptions()
     suites = seen_by(policy, suites)
@@ -195,9 +199,15 @@ def run_policy(
         "tiers": list(tiers),
         "slices": slices,
         "metrics": measure(traces, tiers, slices, seed=options.seed, groups=groups, cols=cols),
-        "literature": literature([(r.suite, r.traces) for r in runs], policy.catalog, seed=options.seed),
     }
-    return RunResult(policy=policy, runs=runs, traces=traces, columns=cols, summary=summary, groups=groups)
+    result = RunResult(policy=policy, runs=runs, traces=traces, columns=cols, summary=summary, groups=groups)
+    return add_literature(result, options.seed) if literature_now else result
+
+
+def add_literature(result: RunResult, seed: int) -> RunResult:
+    """``result`` with its summary's ``literature`` entry (RouteLLM / RouterBench metrics per suite)."""
+    block = literature([(r.suite, r.traces) for r in result.runs], result.policy.catalog, seed=seed)
+    return dataclasses.replace(result, summary={**result.summary, "literature": block})
 
 
 def seen_by(policy: Policy, suites: Sequence[Suite]) -> list[Suite]:

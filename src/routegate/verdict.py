@@ -12,10 +12,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from routegate.compare import compare_runs
+from routegate.compare import compare_runs, notable_examples
 from routegate.frontier import single_model_points
 from routegate.gates import GatesSpec, Verdict, evaluate_gates
-from routegate.pipeline import RunOptions, RunResult, prepare_recorded, run_policy, seen_by, suite_groups
+from routegate.pipeline import (
+    RunOptions,
+    RunResult,
+    add_literature,
+    prepare_recorded,
+    run_policy,
+    seen_by,
+    suite_groups,
+)
 from routegate.policy import Policy
 from routegate.suite import Suite
 
@@ -55,18 +63,21 @@ def gate_policies(
         # Two independent replays of the same loaded suites, on two threads: numpy and Arrow
         # release the GIL, and suite-level work is computed once whichever run asks first
         # (``Suite.memoised``). The second thread first derives the recorded provider's columns
-        # (``prepare_recorded``) while this one plans; this one, ahead from then on, derives the
-        # per-model outcomes (literature, single-model points) while the baseline catches up, and
-        # the two threads share the comparison. The progress
-        # line follows the candidate. Live runs stay sequential: they share rate limits.
+        # (``prepare_recorded``) while this one plans. Once both runs are replayed, the second
+        # thread compares them while this one derives the per-model outcomes and, from them, both
+        # runs' literature metrics and the single-model points, then lists the notable examples
+        # (about as much work as the paired deltas, at 1M requests). The progress line follows the
+        # candidate. Live runs stay sequential: they share rate limits.
         quiet = dataclasses.replace(options, on_step=None)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baseline") as pool:
             pool.submit(prepare_recorded, baseline, suites)
-            pending = pool.submit(run_policy, baseline, suites, quiet, groups=groups)
-            cand = run_policy(candidate, suites, options, groups=groups)
-            points = single_model_points(seen_by(candidate, suites), candidate, seed=options.seed)
+            pending = pool.submit(run_policy, baseline, suites, quiet, groups=groups, literature_now=False)
+            cand = run_policy(candidate, suites, options, groups=groups, literature_now=False)
             base = pending.result()
-            comparison = compare_runs(base, cand, seed=options.seed, executor=pool)
+            comparing = pool.submit(compare_runs, base, cand, seed=options.seed, examples=False)
+            cand, base = add_literature(cand, options.seed), add_literature(base, options.seed)
+            points = single_model_points(seen_by(candidate, suites), candidate, seed=options.seed)
+            comparison = {**comparing.result(), "examples": notable_examples(base, cand)}
     else:
         base = run_policy(baseline, suites, options, groups=groups)
         cand = run_policy(candidate, suites, options, groups=groups)
