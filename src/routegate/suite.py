@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -651,13 +651,20 @@ def check_recordings(table: pa.Table, examples: pa.Table, display: str) -> tuple
 
 
 def check_recordings_keyed(
-    table: pa.Table, examples: pa.Table, display: str, columns: Sequence[str] | None = None
+    table: pa.Table,
+    examples: pa.Table,
+    display: str,
+    columns: Sequence[str] | None = None,
+    pool: Executor | None = None,
 ) -> tuple[pa.Table, RecordingKeys | None, list[Problem]]:
-    """Check the recordings table; also return its join keys (``None`` when columns are missing)."""
+    """Check the recordings table; also return its join keys (``None`` when columns are missing).
+
+    ``pool``: a thread that computes the join keys while this one checks the values."""
     columns = list(columns) if columns is not None else table.column_names
     table, problems = _conform(table, RECORDING_COLUMNS, RECORDING_OPTIONAL, display, columns)
     if problems:
         return table, None, problems
+    keying = pool.submit(RecordingKeys.of, table, examples) if pool is not None else None
     found: list[Problem | None] = []
     for name in ("example_id", "model"):
         found.append(
@@ -679,7 +686,7 @@ def check_recordings_keyed(
     kinds = ", ".join(ERROR_KINDS)
     message = f"unknown error kind; allowed: empty (success), {kinds}"
     found.append(_rows_problem(display, columns, table, "error", bad_error, message))
-    keys = RecordingKeys.of(table, examples)
+    keys = keying.result() if keying is not None else RecordingKeys.of(table, examples)
     unknown = (keys.example < 0) & ~_null_mask(table.column("example_id"))
     message = "recording for an example id the examples table lacks"
     found.append(_rows_problem(display, columns, table, "example_id", unknown, message))
@@ -808,9 +815,10 @@ def _load_tables(
     defer: bool,
     pool: ThreadPoolExecutor,
 ) -> Suite:
-    """Read, check and hash the two tables. The recordings are read, and each file hashed, on the
-    ``pool``'s threads while the examples are read and checked and their slice groups derived
-    (decoding and hashing release the GIL); problems are still reported examples first."""
+    """Read, check and hash the two tables. The recordings are read, each file hashed, the examples'
+    slice groups and the recordings' join keys derived on the ``pool``'s threads while this one
+    reads and checks (decoding, hashing and most of numpy and Arrow release the GIL); problems are
+    still reported examples first."""
     ex_display = str(folder / manifest.examples)
     rec_display = str(folder / manifest.recordings)
     reading = pool.submit(_read_table, files["recordings"], rec_display, "recordings", defer)
@@ -824,14 +832,17 @@ def _load_tables(
     examples, problems = check_examples(table, ex_display, ex_columns)
     if errors_only(problems):
         raise InputError(problems)
-    slices = manifest_slice_columns(manifest)
-    # The rows of each slice value (what every summary groups by), while the recordings decode;
-    # not when detection will fill unknown pii labels (``pipeline.suite_groups``).
-    slice_rows = column_groups(examples, slices) if not examples.column("pii").null_count else None
+    # The rows of each slice value (what every summary groups by), on the other thread; not when
+    # detection will fill unknown pii labels (``pipeline.suite_groups``).
+    grouping = (
+        pool.submit(column_groups, examples, manifest_slice_columns(manifest))
+        if not examples.column("pii").null_count
+        else None
+    )
     table, rec_file, rec_columns = reading.result()
     digests["recordings"] = pool.submit(_file_digest, files["recordings"], rec_file)
     deferred |= {name: rec_file for name in rec_columns if rec_file and name not in table.column_names}
-    recordings, keys, rec_problems = check_recordings_keyed(table, examples, rec_display, rec_columns)
+    recordings, keys, rec_problems = check_recordings_keyed(table, examples, rec_display, rec_columns, pool)
     problems += rec_problems
     for i, name in enumerate(manifest.slices):
         if name not in examples.column_names:
@@ -852,8 +863,8 @@ def _load_tables(
         deferred=deferred,
     )
     suite.memo["keys"] = keys  # computed while validating: no second hash pass
-    if slice_rows is not None:
-        suite.memo["slice_rows"] = slice_rows
+    if grouping is not None:
+        suite.memo["slice_rows"] = grouping.result()
     return suite
 
 
