@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,3 +69,49 @@ def test_zeros_writes_its_pages_where_np_zeros_leaves_them_untouched() -> None:
     small = zeros((2, 3), np.int16)
     assert small.dtype == np.int16
     assert small.shape == (2, 3)
+
+
+def test_heap_estimate_scales_with_the_suites_data_files(tmp_path: Path) -> None:
+    from routegate.memory import HEAP_PER_DATA_BYTE, PREWARM_MAX, heap_estimate
+
+    suite = tmp_path / "s"
+    suite.mkdir()
+    (suite / "examples.parquet").write_bytes(b"x" * 1000)
+    (suite / "recordings.jsonl").write_bytes(b"x" * 3000)
+    (suite / "suite.yaml").write_text("name: s\n" * 100)  # not data
+    assert heap_estimate([str(suite)]) == 4000 * HEAP_PER_DATA_BYTE
+    assert heap_estimate([str(suite / "suite.yaml")]) == 4000 * HEAP_PER_DATA_BYTE  # the manifest names its folder
+    assert heap_estimate([str(suite), str(tmp_path / "missing")]) == 4000 * HEAP_PER_DATA_BYTE
+    big = tmp_path / "big"
+    big.mkdir()
+    with (big / "recordings.parquet").open("wb") as f:
+        f.truncate(PREWARM_MAX)  # sparse: a size, not disk
+    assert heap_estimate([str(big)]) <= PREWARM_MAX
+
+
+PREWARM_PROBE = """
+import numpy as np
+from routegate.memory import PREWARM_MIN, prewarm_heap, tune_for_batch
+
+def rss():
+    with open("/proc/self/status") as status:
+        return int(next(l for l in status if l.startswith("VmRSS:")).split()[1]) // 1024
+
+tune_for_batch()
+assert prewarm_heap(PREWARM_MIN - 1) is None
+before = rss()
+prewarm_heap(256 << 20).join()
+warmed = rss()
+arrays = [np.ones(1 << 20) for _ in range(24)]  # 192 MB of 8 MB arrays, allocated by this thread
+print(warmed - before, rss() - warmed)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc and /proc")
+def test_prewarmed_heap_is_reused_by_other_threads_arrays() -> None:
+    """The background thread's pages stay in the heap after it frees them (no trim), and arrays
+    the main thread allocates later reuse them (one arena for every thread): no new pages."""
+    out = subprocess.run([sys.executable, "-c", PREWARM_PROBE], capture_output=True, text=True, check=True)
+    grown, later = (int(v) for v in out.stdout.split())
+    assert grown >= 240  # MiB: every page written
+    assert later < 32  # 192 MB of arrays, from the warmed pages

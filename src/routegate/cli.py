@@ -16,7 +16,7 @@ import click
 
 from routegate import __version__
 from routegate.errors import InputError, errors_only
-from routegate.memory import tune_for_batch
+from routegate.memory import heap_estimate, prewarm_heap, tune_for_batch
 
 tune_for_batch()  # before NumPy is imported: see routegate/memory.py
 
@@ -219,6 +219,7 @@ def run(
 
     With --scenario, also drill each fault scenario: resilience.json, resilience.md (and its section in summary.md).
     """
+    prewarm_heap(heap_estimate(suite_paths))  # first: it runs while the modules below import
     from concurrent.futures import Future, ThreadPoolExecutor
     from pathlib import Path
 
@@ -310,6 +311,7 @@ def drill(
 
     Exit 0, or 1 when --gates is given and a resilience gate fails; 2 on bad input.
     """
+    prewarm_heap(heap_estimate(suite_paths))  # first: it runs while the modules below import
     from pathlib import Path
 
     from routegate.drill import privacy_under_faults, resilience_gates
@@ -376,6 +378,7 @@ def gate(
     Writes report.html, summary.md, verdict.json and junit.xml. Exit 0 when every
     gate passes, 1 when one fails, 2 on bad input.
     """
+    prewarm_heap(heap_estimate(suite_paths))  # first: it runs while the modules below import
     import datetime as dt
     import difflib
     from pathlib import Path

@@ -33,7 +33,20 @@ def _take_texts(recordings: pa.Table, rows: np.ndarray) -> pa.Array:
 
 
 def _float_column(table: pa.Table, name: str) -> np.ndarray:
-    return np.asarray(pc.fill_null(table.column(name).cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False))
+    """float64 copy of a numeric column, null -> NaN (one numpy array: no Arrow copy filled first)."""
+    return np.asarray(table.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _error_codes(errors: pa.ChunkedArray) -> np.ndarray:
+    """int8 code per recording of its error kind (``OK`` for an empty one, ``MISSING`` for an unknown
+    one): only the few non-empty texts are looked up, not every recording's."""
+    errors = pc.fill_null(errors, "")
+    failed = np.flatnonzero(np.asarray(pc.not_equal(errors, "").to_numpy(zero_copy_only=False), dtype=bool))
+    codes = np.zeros(len(errors), dtype=np.int8)
+    if failed.size:
+        found = pc.index_in(take_rows(errors, failed), value_set=pa.array(["", *ERROR_KINDS]))
+        codes[failed] = pc.fill_null(found, MISSING).to_numpy(zero_copy_only=False)
+    return codes
 
 
 @dataclass(frozen=True)
@@ -68,11 +81,9 @@ class RecordedProvider:
     def from_tables(
         cls, examples: pa.Table, recordings: pa.Table, models: tuple[str, ...], *, rows: np.ndarray | None = None
     ) -> RecordedProvider:
-        errors = pc.fill_null(recordings.column("error"), "")
-        codes = pc.index_in(errors, value_set=pa.array(["", *ERROR_KINDS]))
         return cls(
             rows=rows if rows is not None else recording_index(examples, recordings, models),
-            error=pc.fill_null(codes, MISSING).to_numpy(zero_copy_only=False).astype(np.int8),
+            error=_error_codes(recordings.column("error")),
             # Read-only views of the Arrow buffers where the types already match: only gathered from.
             input_tokens=np.asarray(recordings.column("input_tokens").to_numpy(), dtype=np.int64),
             output_tokens=np.asarray(recordings.column("output_tokens").to_numpy(), dtype=np.int64),
