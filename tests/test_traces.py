@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from routegate.pipeline import RunOptions, SuiteRun, replay_suite
 from routegate.policy import load_policy
 from routegate.suite import load_suite
 from routegate.synth import write_synthetic_suite
-from routegate.traces import for_file, models_tried
+from routegate.traces import for_file, models_tried, write_traces
 
 
 @pytest.fixture(scope="module", params=["policy.yaml", "candidate.yaml"])
@@ -53,3 +54,15 @@ def test_final_model_is_the_answering_call_or_null(run: SuiteRun) -> None:
     assert plain.column("final_model").to_pylist() == names
     assert plain.column("models_tried").to_pylist() == run.traces.column("models_tried").to_pylist()
     assert not any(pa.types.is_dictionary(f.type) for f in plain.schema)
+
+
+def test_traces_file_reads_back_as_the_plain_table(run: SuiteRun, tmp_path: Path) -> None:
+    """traces.parquet is written from the dictionary-encoded columns; any reader gets the plain
+    documented types (pyarrow included: no stored Arrow schema turns them back into dictionaries)."""
+    path = tmp_path / "traces.parquet"
+    write_traces(path, run.traces)
+    back = pq.read_table(path)
+    plain = for_file(run.traces)
+    assert back.schema == plain.schema
+    assert back.equals(plain)
+    assert b"ARROW:schema" not in (pq.ParquetFile(path).schema_arrow.metadata or {})

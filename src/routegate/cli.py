@@ -227,8 +227,8 @@ def run(
     from routegate.policy import load_policy
     from routegate.run_report import render_run_markdown
     from routegate.stats import DEFAULT_SEED
-    from routegate.traces import for_file
-    from routegate.writer import write_json_atomic, write_parquet_atomic, write_text_atomic
+    from routegate.traces import write_traces
+    from routegate.writer import write_json_atomic, write_text_atomic
 
     policy = load_policy(policy_spec)
     scenarios = _parse_scenarios(scenario_args, [policy])
@@ -240,11 +240,11 @@ def run(
     # traces.parquet is compressed and written on a second thread while the summary is computed.
     with context, live, ThreadPoolExecutor(max_workers=1, thread_name_prefix="traces") as writer:
 
-        def write_traces(traces: Any) -> None:
-            written.append(writer.submit(lambda: write_parquet_atomic(out / "traces.parquet", for_file(traces))))
+        def start_writing(traces: Any) -> None:
+            written.append(writer.submit(write_traces, out / "traces.parquet", traces))
 
         options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]
-        result = run_policy(policy, suites, options, on_traces=write_traces)
+        result = run_policy(policy, suites, options, on_traces=start_writing)
         resilience = _drill_report(policy, suites, scenarios, options, result)
         for future in written:
             future.result()  # a failed write raises here (OSError: exit 2)
@@ -390,9 +390,9 @@ def gate(
     from routegate.pipeline import RunOptions
     from routegate.policy import load_policy
     from routegate.stats import DEFAULT_SEED
-    from routegate.traces import for_file
+    from routegate.traces import write_traces
     from routegate.verdict import gate_policies, verdict_json
-    from routegate.writer import dumps_json, write_parquet_atomic, write_text_atomic
+    from routegate.writer import dumps_json, write_text_atomic
 
     baseline = load_policy(baseline_spec)
     candidate = load_policy(candidate_spec)
@@ -421,8 +421,8 @@ def gate(
     report = out / "report.html"
     # Reports first, verdict last: a verdict.json on disk always has its reports beside it.
     if traces:
-        write_parquet_atomic(out / "baseline.traces.parquet", for_file(outcome.baseline.traces))
-        write_parquet_atomic(out / "candidate.traces.parquet", for_file(outcome.candidate.traces))
+        write_traces(out / "baseline.traces.parquet", outcome.baseline.traces)
+        write_traces(out / "candidate.traces.parquet", outcome.candidate.traces)
     write_text_atomic(report, html)
     write_text_atomic(out / "summary.md", render_gate_markdown(verdict, report_path=str(report)))
     write_text_atomic(out / "junit.xml", render_junit(verdict))

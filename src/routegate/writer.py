@@ -60,8 +60,11 @@ ROW_GROUP_ROWS = 1 << 16
 answers) decodes 64Ki rows per row group it touches instead of the whole file."""
 
 
-def write_parquet_atomic(path: Path, table: pa.Table) -> None:
-    write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS))
+def write_parquet_atomic(path: Path, table: pa.Table, **options: Any) -> None:
+    """``table`` as zstd parquet in row groups of ``ROW_GROUP_ROWS``; ``options`` go to ``pq.write_table``."""
+    write_atomic(
+        path, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS, **options)
+    )
 
 
 def clean_json(value: Any) -> Any:
