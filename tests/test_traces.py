@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from routegate.pipeline import RunOptions, SuiteRun, replay_suite
+from routegate.pipeline import RunOptions, SuiteRun, replay_suite, run_policy
 from routegate.policy import load_policy
 from routegate.suite import load_suite
 from routegate.synth import write_synthetic_suite
@@ -66,3 +66,17 @@ def test_traces_file_reads_back_as_the_plain_table(run: SuiteRun, tmp_path: Path
     assert back.schema == plain.schema
     assert back.equals(plain)
     assert b"ARROW:schema" not in (pq.ParquetFile(path).schema_arrow.metadata or {})
+
+
+def test_traces_of_several_suites_write_as_one_plain_table(tmp_path: Path) -> None:
+    """Each suite's traces carry their own dictionaries (the ``suite`` column's differ): the joined
+    table still writes, and reads back as the plain joined table."""
+    root = Path(__file__).resolve().parents[1]
+    suites = [load_suite(root / "eval_suites" / name) for name in ("routellm-mtbench", "alpacaeval")]
+    result = run_policy(load_policy(str(root / "policies" / "baseline.yaml")), suites, RunOptions(on_missing="skip"))
+    assert result.traces.column("suite").num_chunks == 2
+    path = tmp_path / "traces.parquet"
+    write_traces(path, result.traces)
+    back = pq.read_table(path)
+    assert back.equals(for_file(result.traces))
+    assert back.column("suite").to_pylist() == ["routellm-mtbench"] * 160 + ["alpacaeval"] * 805
