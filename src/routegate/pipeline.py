@@ -183,8 +183,10 @@ def run_policy(
     slices = suite_slices(suites)
     tiers = ordered_tiers(policy)
     tier_names = {r.replay.plan.tiers for r in runs}  # one policy: the same tiers in every suite
-    final_tier = np.concatenate([r.replay.final_tier for r in runs]) if runs else np.zeros(0, np.int16)
-    cols = Columns(traces, final_tier=(final_tier, tier_names.pop()) if len(tier_names) == 1 else None)
+    final_tier = (
+        (np.concatenate([r.replay.final_tier for r in runs]), tier_names.pop()) if len(tier_names) == 1 else None
+    )
+    cols = Columns(traces, final_tier=final_tier)
     groups = groups if groups is not None else suite_groups(suites)
     summary = {
         "schema_version": SUMMARY_SCHEMA,

@@ -115,7 +115,7 @@ def write_traces(path: Path, traces: pa.Table) -> None:
         path,
         traces,
         store_schema=False,
-        use_dictionary=sorted(names | {"task_type", "stakes", "sla"} & set(traces.column_names)),
+        use_dictionary=sorted(names | ({"task_type", "stakes", "sla"} & set(traces.column_names))),
         write_statistics=[n for n in traces.column_names if n != "example_id"],
     )
 

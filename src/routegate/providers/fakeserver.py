@@ -21,6 +21,12 @@ def answer_text(messages: list[dict[str, Any]]) -> str:
     return f"The answer is {len(last) % 97}"
 
 
+def reply(messages: list[dict[str, Any]]) -> tuple[str, int, int]:
+    """(answer text, prompt tokens, completion tokens): characters / 4, rounded up, as a rough count."""
+    text = answer_text(messages)
+    return text, sum(len(str(m["content"])) for m in messages) // 4 + 1, len(text) // 4 + 1
+
+
 def make_app(delay_ms: float = 0.0, fail_every: int = 0, api_key: str | None = None) -> web.Application:
     count = [0]
 
@@ -45,15 +51,14 @@ def make_app(delay_ms: float = 0.0, fail_every: int = 0, api_key: str | None = N
         body, failed = await common(request)
         if failed is not None:
             return failed
-        text = answer_text(body["messages"])
-        prompt = sum(len(str(m["content"])) for m in body["messages"]) // 4 + 1
+        text, prompt, completion = reply(body["messages"])
         return web.json_response(
             {
                 "id": "x",
                 "object": "chat.completion",
                 "model": body["model"],
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": prompt, "completion_tokens": len(text) // 4 + 1},
+                "usage": {"prompt_tokens": prompt, "completion_tokens": completion},
             }
         )
 
@@ -61,15 +66,14 @@ def make_app(delay_ms: float = 0.0, fail_every: int = 0, api_key: str | None = N
         body, failed = await common(request)
         if failed is not None:
             return failed
-        text = answer_text(body["messages"])
-        prompt = sum(len(str(m["content"])) for m in body["messages"]) // 4 + 1
+        text, prompt, completion = reply(body["messages"])
         return web.json_response(
             {
                 "id": "x",
                 "type": "message",
                 "content": [{"type": "text", "text": text}],
                 "stop_reason": "end_turn",
-                "usage": {"input_tokens": prompt, "output_tokens": len(text) // 4 + 1},
+                "usage": {"input_tokens": prompt, "output_tokens": completion},
             }
         )
 
