@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -439,23 +439,47 @@ def message_text(messages: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def _read_table(
-    path: Path, display: str, table: Literal["examples", "recordings"], defer: bool
-) -> tuple[pa.Table, TableFile | None, list[str]]:
+    path: Path, display: str, table: Literal["examples", "recordings"], defer: bool, pool: Executor
+) -> tuple[pa.Table, TableFile | None, list[str], Future[str]]:
     """The table (without the ``DEFERRED`` columns it can do without, with ``defer``), its file when it
-    is parquet, and the file's columns in order."""
+    is parquet, the file's columns in order, and the file's sha256 (hashed on the ``pool`` while the
+    table decodes: hashlib and the decoder both release the GIL)."""
     if path.suffix == ".parquet":
         file = TableFile.open(path, display)
+        digest = pool.submit(file.sha256)
         skip = _deferrable(file, table) if defer else set()
-        return file.read(skip), file, list(file.parquet.schema_arrow.names)
+        return file.read(skip), file, list(file.parquet.schema_arrow.names), digest
     if path.suffix == ".jsonl":
         try:
             read = pajson.read_json(path)
-            return read, None, read.column_names
         except FileNotFoundError:
             raise InputError.single(display, "file not found") from None
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError.single(display, f"cannot read table: {exc}") from None
+        return read, None, read.column_names, pool.submit(file_sha256, path)
     raise InputError.single(display, "tables must end in .parquet or .jsonl")
+
+
+def _read_recordings(
+    path: Path, display: str, defer: bool, pool: Executor, examples: Future[pa.Table | None]
+) -> tuple[pa.Table, TableFile | None, list[str], Future[str], RecordingKeys | None]:
+    """``_read_table`` of the recordings, then their join keys as soon as the examples are read
+    (``None`` when either table lacks a key column or has it in another type: the checks report
+    that, or cast it and key the cast tables)."""
+    read = _read_table(path, display, "recordings", defer, pool)
+    ids = examples.result()
+    recordings = read[0]
+    keyable = (
+        ids is not None
+        and _typed(ids, "id", pa.string())
+        and _typed(recordings, "example_id", pa.string())
+        and _typed(recordings, "model", pa.string())
+    )
+    return (*read, RecordingKeys.of(recordings, ids) if keyable and ids is not None else None)
+
+
+def _typed(table: pa.Table, name: str, kind: pa.DataType) -> bool:
+    return name in table.column_names and table.schema.field(name).type == kind
 
 
 def _deferrable(file: TableFile, table: Literal["examples", "recordings"]) -> set[str]:
@@ -656,15 +680,17 @@ def check_recordings_keyed(
     display: str,
     columns: Sequence[str] | None = None,
     pool: Executor | None = None,
+    keys: RecordingKeys | None = None,
 ) -> tuple[pa.Table, RecordingKeys | None, list[Problem]]:
     """Check the recordings table; also return its join keys (``None`` when columns are missing).
 
-    ``pool``: a thread that computes the join keys while this one checks the values."""
+    ``pool``: a thread that computes the join keys while this one checks the values. ``keys``: the
+    join keys, already derived from these tables (the loader's, as soon as both were read)."""
     columns = list(columns) if columns is not None else table.column_names
     table, problems = _conform(table, RECORDING_COLUMNS, RECORDING_OPTIONAL, display, columns)
     if problems:
         return table, None, problems
-    keying = pool.submit(RecordingKeys.of, table, examples) if pool is not None else None
+    keying = pool.submit(RecordingKeys.of, table, examples) if pool is not None and keys is None else None
     found: list[Problem | None] = []
     for name in ("example_id", "model"):
         found.append(
@@ -686,7 +712,8 @@ def check_recordings_keyed(
     kinds = ", ".join(ERROR_KINDS)
     message = f"unknown error kind; allowed: empty (success), {kinds}"
     found.append(_rows_problem(display, columns, table, "error", bad_error, message))
-    keys = keying.result() if keying is not None else RecordingKeys.of(table, examples)
+    if keys is None:
+        keys = keying.result() if keying is not None else RecordingKeys.of(table, examples)
     unknown = (keys.example < 0) & ~_null_mask(table.column("example_id"))
     message = "recording for an example id the examples table lacks"
     found.append(_rows_problem(display, columns, table, "example_id", unknown, message))
@@ -821,13 +848,15 @@ def _load_tables(
     still reported examples first."""
     ex_display = str(folder / manifest.examples)
     rec_display = str(folder / manifest.recordings)
-    reading = pool.submit(_read_table, files["recordings"], rec_display, "recordings", defer)
+    examples_read: Future[pa.Table | None] = Future()
+    reading = pool.submit(_read_recordings, files["recordings"], rec_display, defer, pool, examples_read)
     try:
-        table, ex_file, ex_columns = _read_table(files["examples"], ex_display, "examples", defer)
-    except InputError:
-        reading.cancel()
-        raise
-    digests = {"examples": pool.submit(_file_digest, files["examples"], ex_file)}
+        table, ex_file, ex_columns, ex_digest = _read_table(files["examples"], ex_display, "examples", defer, pool)
+        examples_read.set_result(table)
+    finally:
+        if not examples_read.done():  # the recordings' thread waits for it: always settle it
+            examples_read.set_result(None)
+    digests = {"examples": ex_digest}
     deferred = {name: ex_file for name in ex_columns if ex_file and name not in table.column_names}
     examples, problems = check_examples(table, ex_display, ex_columns)
     if errors_only(problems):
@@ -839,10 +868,9 @@ def _load_tables(
         if not examples.column("pii").null_count
         else None
     )
-    table, rec_file, rec_columns = reading.result()
-    digests["recordings"] = pool.submit(_file_digest, files["recordings"], rec_file)
+    table, rec_file, rec_columns, digests["recordings"], keys = reading.result()
     deferred |= {name: rec_file for name in rec_columns if rec_file and name not in table.column_names}
-    recordings, keys, rec_problems = check_recordings_keyed(table, examples, rec_display, rec_columns, pool)
+    recordings, keys, rec_problems = check_recordings_keyed(table, examples, rec_display, rec_columns, pool, keys)
     problems += rec_problems
     for i, name in enumerate(manifest.slices):
         if name not in examples.column_names:
@@ -866,11 +894,6 @@ def _load_tables(
     if grouping is not None:
         suite.memo["slice_rows"] = grouping.result()
     return suite
-
-
-def _file_digest(path: Path, file: TableFile | None) -> str:
-    """sha256 of a data file: of the bytes already read when there are some (the very bytes decoded)."""
-    return file.sha256() if file is not None else file_sha256(path)
 
 
 def check_suite_models(suite: Suite, known: set[str], catalog_display: str) -> list[Problem]:
