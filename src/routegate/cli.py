@@ -7,6 +7,7 @@ Bad input never prints a traceback: ``InputError`` becomes one
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -118,10 +119,8 @@ def entry() -> None:
     except SystemExit as exc:
         code = _exit_code(exc.code)
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (``| head``): nothing left to say
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (``| head``) or a closed stream: nothing left to say
-            pass
     os._exit(code)
 
 

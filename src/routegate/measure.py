@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.labels import label_codes
 from routegate.stats import DEFAULT_SEED, OrderStatistics, ci_ranks, mean_ci, percentile_ranks, percentiles_from
 from routegate.zeros import zeros
 
@@ -188,9 +189,13 @@ def _key(value: Any) -> str:
 
 def group_rows(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
     """Row indices of each distinct value of ``column``, keyed by its text, in key order."""
-    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
-    codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    labels = [_key(v) for v in encoded.dictionary.to_pylist()]
+    if pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type):
+        codes, values = label_codes(column)  # a label column: its codes as they are
+    else:
+        encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+        codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        values = encoded.dictionary.to_pylist()
+    labels = [_key(v) for v in values]
     # A stable sort of small codes is numpy's radix sort (~4x faster than on int64); same order.
     small = codes.astype(np.int16) if len(labels) < np.iinfo(np.int16).max else codes
     order = np.argsort(small, kind="stable")

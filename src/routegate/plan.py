@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.labels import label_in
 from routegate.memo import Memo, shared_array
 from routegate.pii import detected_kinds, effective_pii
 from routegate.policy import Condition, PolicySpec
@@ -162,10 +163,6 @@ def suite_traffic_draw(ids: pa.ChunkedArray | pa.Array, seed: int, memo: Memo | 
     return shared_array(memo, f"traffic_draw:{seed}", lambda: traffic_draw(ids, seed))
 
 
-def _in(column: pa.ChunkedArray, allowed: tuple[str, ...]) -> np.ndarray:
-    return np.asarray(pc.is_in(column, pa.array(list(allowed), pa.string())).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def _has_tag(tags: pa.ChunkedArray, tag: str) -> np.ndarray:
     flat = pc.list_flatten(tags)
     parents = pc.list_parent_indices(tags).to_numpy(zero_copy_only=False)
@@ -189,11 +186,11 @@ def match_condition(examples: pa.Table, when: Condition, memo: Memo | None = Non
     n = examples.num_rows
     mask = np.ones(n, dtype=bool)
     if when.task_type is not None:
-        mask &= _in(examples.column("task_type"), when.task_type)
+        mask &= label_in(examples.column("task_type"), when.task_type)
     if when.stakes is not None:
-        mask &= _in(examples.column("stakes"), when.stakes)
+        mask &= label_in(examples.column("stakes"), when.stakes)
     if when.sla is not None:
-        mask &= _in(examples.column("sla"), when.sla)
+        mask &= label_in(examples.column("sla"), when.sla)
     if when.pii is not None:
         pii = effective_pii(examples)  # the label where set, else detected
         mask &= pii if when.pii else ~pii

@@ -26,6 +26,7 @@ from pydantic import Field
 
 from routegate.arrowtake import take_rows
 from routegate.errors import InputError, Problem, errors_only
+from routegate.labels import LABEL, as_labels, label_codes, label_in
 from routegate.measure import Groups, column_groups
 from routegate.memo import Memo
 from routegate.pii.redact import redact_text
@@ -125,6 +126,12 @@ RECORDING_OPTIONAL: dict[str, pa.DataType] = {
     "ttft_ms": pa.float64(),
     "finish_reason": pa.string(),
 }
+LABEL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "examples": ("task_type", "stakes", "sla"),
+    "recordings": ("model", "error", "finish_reason"),
+}
+"""Text columns of few distinct values, held as label columns (``routegate.labels``): read from
+parquet as dictionaries, encoded when the file holds plain strings; their documented type stays string."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,7 @@ class RecordingKeys:
     model: np.ndarray
     """int32 per recording: index into ``models``, -1 when empty."""
     models: tuple[str, ...]
-    """Distinct model ids of the recordings, in first-seen order."""
+    """Distinct model ids of the recordings, in order of first appearance (``labels.label_codes``)."""
     cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict, compare=False, repr=False)
     """Index matrices already built (read-only), by (examples, models)."""
 
@@ -151,9 +158,8 @@ class RecordingKeys:
     @classmethod
     def of(cls, recordings: pa.Table, examples: pa.Table) -> RecordingKeys:
         ids = examples.column("id").combine_chunks()
-        encoded = pc.dictionary_encode(recordings.column("model").combine_chunks())
-        model = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int32)
-        models = tuple(str(m) for m in encoded.dictionary.to_pylist())
+        model, names = label_codes(recordings.column("model"))
+        models = tuple(str(m) for m in names)
         blocks = _model_blocks(recordings.column("example_id"), ids, model)
         if blocks is not None:
             return cls(example=blocks, model=model, models=models, unique_pairs=True)
@@ -265,7 +271,8 @@ class TableFile:
     """One reader at a time: a gate's two replays may both read texts, and a pyarrow reader keeps state."""
 
     @classmethod
-    def open(cls, path: Path, display: str) -> TableFile:
+    def open(cls, path: Path, display: str, labels: Collection[str] = ()) -> TableFile:
+        """The file at ``path``; its string columns named in ``labels`` are read as dictionaries."""
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -273,7 +280,11 @@ class TableFile:
         except OSError as exc:
             raise InputError.single(display, f"cannot read table: {exc}") from None
         try:
-            return cls(display, data, pq.ParquetFile(pa.BufferReader(data)))
+            meta = pq.read_metadata(pa.BufferReader(data))
+            schema = meta.schema.to_arrow_schema()
+            dictionary = [n for n in labels if n in schema.names and pa.types.is_string(schema.field(n).type)]
+            parquet = pq.ParquetFile(pa.BufferReader(data), metadata=meta, read_dictionary=dictionary or None)
+            return cls(display, data, parquet)
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError.single(display, f"cannot read table: {exc}") from None
 
@@ -445,7 +456,7 @@ def _read_table(
     is parquet, the file's columns in order, and the file's sha256 (hashed on the ``pool`` while the
     table decodes: hashlib and the decoder both release the GIL)."""
     if path.suffix == ".parquet":
-        file = TableFile.open(path, display)
+        file = TableFile.open(path, display, LABEL_COLUMNS[table])
         digest = pool.submit(file.sha256)
         skip = _deferrable(file, table) if defer else set()
         return file.read(skip), file, list(file.parquet.schema_arrow.names), digest
@@ -523,11 +534,13 @@ def _conform(
     optional: dict[str, pa.DataType],
     display: str,
     columns: Sequence[str],
+    labels: Collection[str] = (),
 ) -> tuple[pa.Table, list[Problem]]:
     """Check required columns and cast known columns to their documented types.
 
     ``columns``: the file's columns, in order (positions in problems); one missing from ``table``
-    was deferred: present in the file with its documented type, read on demand.
+    was deferred: present in the file with its documented type, read on demand. ``labels``: string
+    columns held as label columns (``LABEL_COLUMNS``; a dictionary of strings is one already).
     """
     problems: list[Problem] = []
     names = table.column_names
@@ -544,8 +557,15 @@ def _conform(
         if name not in names:
             continue
         col = names.index(name)
+        column = table.column(name)
         try:
-            table = table.set_column(col, name, table.column(name).cast(kind))
+            if name not in labels:
+                column = column.cast(kind)
+            elif not (pa.types.is_dictionary(column.type) and column.type.value_type == kind):
+                column = as_labels(column.cast(kind))
+            else:
+                column = as_labels(column)
+            table = table.set_column(col, name, column)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             problems.append(
                 Problem(
@@ -626,7 +646,7 @@ def check_examples(
     """Check the examples table. ``columns``: the file's columns in order, when the loader deferred
     some (their checks were proven from the file's statistics, see ``_deferrable``)."""
     columns = list(columns) if columns is not None else table.column_names
-    table, problems = _conform(table, EXAMPLE_COLUMNS, EXAMPLE_OPTIONAL, display, columns)
+    table, problems = _conform(table, EXAMPLE_COLUMNS, EXAMPLE_OPTIONAL, display, columns, LABEL_COLUMNS["examples"])
     if problems:
         return table, problems
     found: list[Problem | None] = []
@@ -641,8 +661,8 @@ def check_examples(
         found.append(
             _rows_problem(display, columns, table, name, _null_mask(table.column(name)), "required value is empty")
         )
-    stakes = pc.fill_null(table.column("stakes"), "normal")
-    bad_stakes = ~np.asarray(pc.is_in(stakes, pa.array(STAKES)).to_numpy(zero_copy_only=False), dtype=bool)
+    stakes = table.column("stakes")
+    bad_stakes = ~label_in(stakes, STAKES) & ~_null_mask(stakes)  # empty is reported above
     found.append(
         _rows_problem(display, columns, table, "stakes", bad_stakes, f"unknown stakes; allowed: {', '.join(STAKES)}")
     )
@@ -687,7 +707,9 @@ def check_recordings_keyed(
     ``pool``: a thread that computes the join keys while this one checks the values. ``keys``: the
     join keys, already derived from these tables (the loader's, as soon as both were read)."""
     columns = list(columns) if columns is not None else table.column_names
-    table, problems = _conform(table, RECORDING_COLUMNS, RECORDING_OPTIONAL, display, columns)
+    table, problems = _conform(
+        table, RECORDING_COLUMNS, RECORDING_OPTIONAL, display, columns, LABEL_COLUMNS["recordings"]
+    )
     if problems:
         return table, None, problems
     keying = pool.submit(RecordingKeys.of, table, examples) if pool is not None and keys is None else None
@@ -706,9 +728,8 @@ def check_recordings_keyed(
             values = table.column(name).to_numpy(zero_copy_only=False).astype(float)
             bad = (~np.isnan(values) & ~((values >= 0) & (values <= 1))) | _nan_not_null(table.column(name))
             found.append(_rows_problem(display, columns, table, name, bad, "must be empty or a number in [0, 1]"))
-    errors = pc.fill_null(table.column("error"), "")
-    allowed = pa.array(["", *ERROR_KINDS])
-    bad_error = ~np.asarray(pc.is_in(errors, allowed).to_numpy(zero_copy_only=False), dtype=bool)
+    errors = table.column("error")
+    bad_error = ~label_in(errors, ("", *ERROR_KINDS)) & ~_null_mask(errors)  # empty: a success
     kinds = ", ".join(ERROR_KINDS)
     message = f"unknown error kind; allowed: empty (success), {kinds}"
     found.append(_rows_problem(display, columns, table, "error", bad_error, message))
@@ -719,7 +740,8 @@ def check_recordings_keyed(
     found.append(_rows_problem(display, columns, table, "example_id", unknown, message))
     dup = keys.duplicates()
     if dup.any():
-        example_id, model = pc.fill_null(table.column("example_id"), ""), pc.fill_null(table.column("model"), "")
+        example_id = pc.fill_null(table.column("example_id"), "")
+        model = pc.fill_null(table.column("model").cast(pa.string()), "")
         pairs = pc.binary_join_element_wise(example_id, model, " on ")
         message = "duplicate recording of one (example_id, model) pair"
         found.append(_rows_problem(display, columns, table, "model", dup, message, pairs))
@@ -735,8 +757,11 @@ def _fill_recordings(table: pa.Table) -> pa.Table:
     n = table.num_rows
     for name, kind in RECORDING_OPTIONAL.items():
         if name not in table.column_names:
-            table = table.append_column(name, pa.nulls(n, kind))
-    return table.set_column(table.column_names.index("error"), "error", pc.fill_null(table.column("error"), ""))
+            table = table.append_column(name, pa.nulls(n, LABEL if name in LABEL_COLUMNS["recordings"] else kind))
+    error = table.column("error")
+    if not error.null_count:
+        return table
+    return table.set_column(table.column_names.index("error"), "error", as_labels(pc.fill_null(error, "")))
 
 
 def _duplicate_strings(column: pa.ChunkedArray) -> np.ndarray:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from routegate.labels import decoded
 from routegate.providers.base import ERROR_NAMES
 from routegate.replay import Replay
 from routegate.scoring import ScoreInput, get_scorer, needs_response
@@ -122,10 +123,4 @@ def write_traces(path: Path, traces: pa.Table) -> None:
 
 def for_file(traces: pa.Table) -> pa.Table:
     """``traces`` with the documented plain types (dictionary-encoded names decoded), as traces.parquet holds it."""
-    for i, field in enumerate(traces.schema):
-        kind = field.type
-        if pa.types.is_dictionary(kind):
-            traces = traces.set_column(i, field.name, traces.column(i).cast(kind.value_type))
-        elif pa.types.is_list(kind) and pa.types.is_dictionary(kind.value_type):
-            traces = traces.set_column(i, field.name, traces.column(i).cast(pa.list_(kind.value_type.value_type)))
-    return traces
+    return decoded(traces)

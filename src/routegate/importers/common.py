@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from routegate.errors import InputError
+from routegate.labels import decoded
 from routegate.suite import MESSAGE, SUITE_FILE, estimate_tokens, message_text
 
 DEFAULT_SEED = 20231106
@@ -63,7 +64,9 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write ``table`` with fixed options, atomically (temp file + ``os.replace``): same table, same bytes."""
+    """Write ``table`` with fixed options, atomically (temp file + ``os.replace``): same table, same bytes.
+    Label columns (from a loaded suite) are written as the plain strings a suite's tables hold."""
+    table = decoded(table)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)

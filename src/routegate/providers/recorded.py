@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.arrowtake import take_rows
+from routegate.labels import label_map
 from routegate.policy import ERROR_KINDS
 from routegate.providers.base import MISSING, CallBatch, CallResult
 from routegate.suite import RecordingKeys, Suite
@@ -39,14 +40,11 @@ def _float_column(table: pa.Table, name: str) -> np.ndarray:
 
 def _error_codes(errors: pa.ChunkedArray) -> np.ndarray:
     """int8 code per recording of its error kind (``OK`` for an empty one, ``MISSING`` for an unknown
-    one): only the few non-empty texts are looked up, not every recording's."""
-    errors = pc.fill_null(errors, "")
-    failed = np.flatnonzero(np.asarray(pc.not_equal(errors, "").to_numpy(zero_copy_only=False), dtype=bool))
-    codes = np.zeros(len(errors), dtype=np.int8)
-    if failed.size:
-        found = pc.index_in(take_rows(errors, failed), value_set=pa.array(["", *ERROR_KINDS]))
-        codes[failed] = pc.fill_null(found, MISSING).to_numpy(zero_copy_only=False)
-    return codes
+    one): each distinct text is looked up once (``labels.label_map``), not every recording's."""
+    if errors.null_count:
+        errors = pc.fill_null(errors, "")
+    codes = {kind: code for code, kind in enumerate(["", *ERROR_KINDS])}  # "" -> 0, which is OK
+    return label_map(errors, codes, MISSING, dtype=np.int8)
 
 
 @dataclass(frozen=True)
