@@ -473,24 +473,21 @@ def _read_table(
 
 def _read_recordings(
     path: Path, display: str, defer: bool, pool: Executor, examples: Future[pa.Table | None]
-) -> tuple[pa.Table, TableFile | None, list[str], Future[str], RecordingKeys | None]:
-    """``_read_table`` of the recordings, then their join keys as soon as the examples are read
-    (``None`` when either table lacks a key column or has it in another type: the checks report
-    that, or cast it and key the cast tables)."""
-    read = _read_table(path, display, "recordings", defer, pool)
+) -> tuple[pa.Table, TableFile | None, list[str], Future[str], tuple[RecordingKeys | None, list[Problem]] | None]:
+    """``_read_table`` of the recordings, then, as soon as the examples are read, their checks (this
+    thread) and join keys (the ``pool``): the checked table and (keys, problems). ``None`` instead of
+    (keys, problems) when the examples could not be read or lack their ids: the examples' problems
+    are reported first, and alone."""
+    table, file, columns, digest = _read_table(path, display, "recordings", defer, pool)
     ids = examples.result()
-    recordings = read[0]
-    keyable = (
-        ids is not None
-        and _typed(ids, "id", pa.string())
-        and _typed(recordings, "example_id", pa.string())
-        and _typed(recordings, "model", pa.string())
-    )
-    return (*read, RecordingKeys.of(recordings, ids) if keyable and ids is not None else None)
+    if ids is None or not _typed(ids, "id", pa.string()):
+        return table, file, columns, digest, None
+    checked, keys, problems = check_recordings_keyed(table, ids, display, columns, pool)
+    return checked, file, columns, digest, (keys, problems)
 
 
-def _typed(table: pa.Table, name: str, kind: pa.DataType) -> bool:
-    return name in table.column_names and table.schema.field(name).type == kind
+def _typed(table: pa.Table, name: str, *kinds: pa.DataType) -> bool:
+    return name in table.column_names and table.schema.field(name).type in kinds
 
 
 def _deferrable(file: TableFile, table: Literal["examples", "recordings"]) -> set[str]:
@@ -700,19 +697,17 @@ def check_recordings_keyed(
     display: str,
     columns: Sequence[str] | None = None,
     pool: Executor | None = None,
-    keys: RecordingKeys | None = None,
 ) -> tuple[pa.Table, RecordingKeys | None, list[Problem]]:
     """Check the recordings table; also return its join keys (``None`` when columns are missing).
 
-    ``pool``: a thread that computes the join keys while this one checks the values. ``keys``: the
-    join keys, already derived from these tables (the loader's, as soon as both were read)."""
+    ``pool``: a thread that computes the join keys while this one checks the values."""
     columns = list(columns) if columns is not None else table.column_names
     table, problems = _conform(
         table, RECORDING_COLUMNS, RECORDING_OPTIONAL, display, columns, LABEL_COLUMNS["recordings"]
     )
     if problems:
         return table, None, problems
-    keying = pool.submit(RecordingKeys.of, table, examples) if pool is not None and keys is None else None
+    keying = pool.submit(RecordingKeys.of, table, examples) if pool is not None else None
     found: list[Problem | None] = []
     for name in ("example_id", "model"):
         found.append(
@@ -733,8 +728,7 @@ def check_recordings_keyed(
     kinds = ", ".join(ERROR_KINDS)
     message = f"unknown error kind; allowed: empty (success), {kinds}"
     found.append(_rows_problem(display, columns, table, "error", bad_error, message))
-    if keys is None:
-        keys = keying.result() if keying is not None else RecordingKeys.of(table, examples)
+    keys = keying.result() if keying is not None else RecordingKeys.of(table, examples)
     unknown = (keys.example < 0) & ~_null_mask(table.column("example_id"))
     message = "recording for an example id the examples table lacks"
     found.append(_rows_problem(display, columns, table, "example_id", unknown, message))
@@ -867,10 +861,10 @@ def _load_tables(
     defer: bool,
     pool: ThreadPoolExecutor,
 ) -> Suite:
-    """Read, check and hash the two tables. The recordings are read, each file hashed, the examples'
-    slice groups and the recordings' join keys derived on the ``pool``'s threads while this one
-    reads and checks (decoding, hashing and most of numpy and Arrow release the GIL); problems are
-    still reported examples first."""
+    """Read, check and hash the two tables. One ``pool`` thread reads the recordings and, once the
+    examples are read, checks them while the other hashes both files and derives the recordings'
+    join keys; this thread reads and checks the examples and groups their rows by slice (decoding,
+    hashing and most of numpy and Arrow release the GIL). Problems are still reported examples first."""
     ex_display = str(folder / manifest.examples)
     rec_display = str(folder / manifest.recordings)
     examples_read: Future[pa.Table | None] = Future()
@@ -886,16 +880,17 @@ def _load_tables(
     examples, problems = check_examples(table, ex_display, ex_columns)
     if errors_only(problems):
         raise InputError(problems)
-    # The rows of each slice value (what every summary groups by), on the other thread; not when
-    # detection will fill unknown pii labels (``pipeline.suite_groups``).
+    # The rows of each slice value (what every summary groups by), while the recordings are checked;
+    # not when detection will fill unknown pii labels (``pipeline.suite_groups``).
     grouping = (
-        pool.submit(column_groups, examples, manifest_slice_columns(manifest))
-        if not examples.column("pii").null_count
-        else None
+        column_groups(examples, manifest_slice_columns(manifest)) if not examples.column("pii").null_count else None
     )
-    table, rec_file, rec_columns, digests["recordings"], keys = reading.result()
-    deferred |= {name: rec_file for name in rec_columns if rec_file and name not in table.column_names}
-    recordings, keys, rec_problems = check_recordings_keyed(table, examples, rec_display, rec_columns, pool, keys)
+    recordings, rec_file, rec_columns, digests["recordings"], checked = reading.result()
+    deferred |= {name: rec_file for name in rec_columns if rec_file and name not in recordings.column_names}
+    if checked is None:
+        recordings, keys, rec_problems = check_recordings_keyed(recordings, examples, rec_display, rec_columns, pool)
+    else:
+        keys, rec_problems = checked
     problems += rec_problems
     for i, name in enumerate(manifest.slices):
         if name not in examples.column_names:
@@ -917,7 +912,7 @@ def _load_tables(
     )
     suite.memo["keys"] = keys  # computed while validating: no second hash pass
     if grouping is not None:
-        suite.memo["slice_rows"] = grouping.result()
+        suite.memo["slice_rows"] = grouping
     return suite
 
 
