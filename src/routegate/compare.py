@@ -11,7 +11,6 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-import pyarrow.compute as pc
 
 from routegate.measure import LATENCY_QS, Columns, answered_by_tier, every_row, flag_count, state_counts
 from routegate.pii import redact_text
@@ -137,18 +136,40 @@ def _truncate(text: str | None) -> str | None:
     return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
 
 
+def extremes(values: np.ndarray, limit: int) -> tuple[list[int], list[int]]:
+    """Rows of the ``limit`` lowest and the ``limit`` highest finite ``values``: the two ends of the
+    finite rows sorted by value, then by row (so ties list the same rows every time: the lowest rows
+    at the low end, the highest at the high end), without sorting every row (a partition per end)."""
+    rows = np.flatnonzero(np.isfinite(values))
+    picked = values[rows]
+    low = _lowest(picked, rows, rows, limit)
+    high = _lowest(-picked[::-1], rows[::-1], -rows[::-1], limit)
+    return low, high
+
+
+def _lowest(values: np.ndarray, rows: np.ndarray, keys: np.ndarray, limit: int) -> list[int]:
+    """The ``limit`` ``rows`` of the smallest ``values``, ties by ascending ``keys`` (``keys`` ascend
+    along the arrays), in that order."""
+    if limit <= 0 or rows.size == 0:
+        return []
+    if rows.size > limit:
+        kth = np.partition(values, limit - 1)[limit - 1]
+        below = np.flatnonzero(values < kth)
+        ties = np.flatnonzero(values == kth)[: limit - below.size]  # the first ties have the smallest keys
+        keep = np.concatenate([below, ties])
+        values, rows, keys = values[keep], rows[keep], keys[keep]
+    order = np.lexsort((keys, values))
+    return [int(r) for r in rows[order][:limit]]
+
+
 def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMPLES) -> dict[str, list[dict[str, Any]]]:
     """The requests whose quality dropped (rose) the most, with prompt and both answers, truncated."""
     b, c = base.traces, cand.traces
-    qb = np.asarray(pc.fill_null(b.column("quality"), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
-    qc = np.asarray(pc.fill_null(c.column("quality"), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+    qb, qc = base.columns.quality, cand.columns.quality
     d = qc - qb
-    finite = np.isfinite(d)
-    # Stable order: by delta, then row, so ties list the same requests every time.
-    rows = np.flatnonzero(finite)
-    order = rows[np.lexsort((rows, d[rows]))]
-    worst = [int(i) for i in order[:limit] if d[i] < 0]
-    best = [int(i) for i in order[::-1][:limit] if d[i] > 0]
+    worst, best = extremes(d, limit)
+    worst = [i for i in worst if d[i] < 0]
+    best = [i for i in best if d[i] > 0]
     offsets = _suite_offsets(base)
     picked = worst + best
     suite_of = {i: int(np.searchsorted(offsets, i, side="right") - 1) for i in picked}
