@@ -115,3 +115,24 @@ def test_in_model_blocks_orders_any_layout_into_blocks() -> None:
     assert sorted(blocked.to_pylist(), key=lambda r: r["n"]) == recordings.to_pylist()  # same rows
     first = shuffled[0][1]
     assert blocked.column("model").to_pylist()[:5] == [first] * 5
+
+
+def test_rows_of_reads_model_blocks_as_slices_and_other_layouts_by_index() -> None:
+    """The same recording rows either way; only fully recorded models are listed."""
+    ids = [f"e{i}" for i in range(40)]
+    examples = pa.table({"id": pa.array(ids)})
+    model = ["m2"] * 40 + ["m1"] * 40 + ["m3"] * 40
+    recordings = pa.table({"example_id": pa.array(ids * 3), "model": pa.array(model)})
+    blocks = RecordingKeys.of(recordings, examples)
+    hashed = _hash_join(recordings, examples)
+    wanted = ("m1", "m2", "m3", "unrecorded")
+    by_blocks, by_index = blocks.rows_of(40, wanted), hashed.rows_of(40, wanted)
+    assert list(by_blocks) == list(by_index) == ["m1", "m2", "m3"]
+    assert by_blocks["m1"] == slice(40, 80)
+    for name in ("m1", "m2", "m3"):
+        assert isinstance(by_index[name], np.ndarray)
+        assert np.arange(120)[by_blocks[name]].tolist() == by_index[name].tolist()
+        assert np.asarray(model)[by_index[name]].tolist() == [name] * 40
+    partial = pa.table({"example_id": pa.array(ids + ids[:-1]), "model": pa.array(["m1"] * 40 + ["m2"] * 39)})
+    assert list(RecordingKeys.of(partial, examples).rows_of(40, ("m1", "m2"))) == ["m1"]
+    assert blocks.rows_of(0, wanted) == {}

@@ -41,11 +41,10 @@ def single_model_policy(model: str, catalog: Catalog, template: Policy) -> Polic
 def fully_recorded_models(suites: Sequence[Suite], catalog: Catalog) -> list[str]:
     """Catalog models that have a recording (answer or error) for every example of every suite."""
     models = tuple(sorted(catalog.models))
-    complete = np.ones(len(models), dtype=bool)
+    complete = set(models)
     for suite in suites:
-        index = suite.recording_keys().index(suite.examples.num_rows, models)
-        complete &= (index >= 0).all(axis=0)
-    return [m for m, ok in zip(models, complete, strict=True) if ok]
+        complete &= set(suite.recording_keys().rows_of(suite.examples.num_rows, models))
+    return [m for m in models if m in complete]
 
 
 def single_model_points(suites: Sequence[Suite], template: Policy, *, seed: int) -> list[dict[str, Any]]:

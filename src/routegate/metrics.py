@@ -228,45 +228,46 @@ def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
 
 
 def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
-    """One gather per recorded column over the [model, request] matrix of recording rows.
+    """Each fully recorded model's recordings, row by row of the [model, request] arrays.
 
-    The numeric columns come from the recorded provider (memoised per suite, so a gate's replays
-    have usually converted them already); only the scorer runs once per model.
+    With the recordings in model blocks (the layout routegate writes), a model's recordings are one
+    contiguous run of rows, read as slices; otherwise they are gathered by the join keys. The
+    numeric columns come from the recorded provider (memoised per suite, so a gate's replays have
+    usually converted them already); only the scorer runs once per model.
     """
-    candidates = tuple(sorted(catalog.models))
     n = suite.examples.num_rows
-    rows = suite.recording_keys().index(n, candidates)
-    full = [j for j in range(len(candidates)) if bool((rows[:, j] >= 0).all())] if n else []
-    models = tuple(candidates[j] for j in full)
+    rows = suite.recording_keys().rows_of(n, tuple(sorted(catalog.models)))
+    models = tuple(rows)
     if not models:
         return ModelOutcomes(models, np.full((0, n), np.nan), np.zeros((0, n)), np.zeros((0, n)))
-    take = np.ascontiguousarray(rows[:, full].T)  # [model, request] -> recording row
     recorded = RecordedProvider.from_suite(suite, ())
-    bad = recorded.error[take] != OK
-    price_in = np.array([catalog.models[m].price.input_per_1m / 1e6 for m in models])[:, None]
-    price_out = np.array([catalog.models[m].price.output_per_1m / 1e6 for m in models])[:, None]
-    # In place where the result is the same: each fresh [model, request] array costs page faults at 1M rows.
-    cost = recorded.input_tokens[take] * price_in
-    cost += recorded.output_tokens[take] * price_out
-    latency = recorded.latency_ms[take]
-    pre_judged = recorded.quality[take]
-    pre_judged[bad] = np.nan
     reference = suite.examples.column("reference").combine_chunks()
-    quality = np.empty(take.shape)
-    for k in range(len(models)):
-        quality[k] = _score_model(suite, reference, take[k], bad[k], pre_judged[k])
-    quality[bad] = 0.0  # a failed call scores 0, whatever the scorer says of its (null) answer
+    quality, cost, latency = (np.empty((len(models), n)) for _ in range(3))
+    for k, model in enumerate(models):
+        at = rows[model]
+        price = catalog.models[model].price
+        bad = recorded.error[at] != OK
+        # Same arithmetic as the replay's (in * price_in + out * price_out), in place.
+        np.multiply(recorded.input_tokens[at], price.input_per_1m / 1e6, out=cost[k])
+        cost[k] += recorded.output_tokens[at] * (price.output_per_1m / 1e6)
+        latency[k] = recorded.latency_ms[at]
+        pre_judged = recorded.quality[at]
+        if bad.any():
+            pre_judged = np.where(bad, np.nan, pre_judged)
+        quality[k] = _score_model(suite, reference, at, bad, pre_judged)
+        quality[k][bad] = 0.0  # a failed call scores 0, whatever the scorer says of its (null) answer
     return ModelOutcomes(models, quality, cost, latency)
 
 
 def _score_model(
-    suite: Suite, reference: pa.Array, take: np.ndarray, bad: np.ndarray, pre_judged: np.ndarray
+    suite: Suite, reference: pa.Array, at: slice | np.ndarray, bad: np.ndarray, pre_judged: np.ndarray
 ) -> np.ndarray:
-    """The suite's scorer on one model's recordings (``take``: recording row per request)."""
+    """The suite's scorer on one model's recordings (``at``: its recording rows, request by request)."""
     scoring = suite.manifest.scoring
     scorer = get_scorer(scoring.scorer)
-    n = take.size
+    n = bad.size
     if needs_response(scorer):
+        take = np.arange(at.start, at.stop) if isinstance(at, slice) else at
         resp = suite.take("recordings", "response", take)
         if bad.any():
             resp = pc.if_else(pa.array(~bad), resp, pa.nulls(n, resp.type))

@@ -180,6 +180,24 @@ class RecordingKeys:
                 self.cache[(n_examples, models)] = cached
             return cached
 
+    def rows_of(self, n_examples: int, models: tuple[str, ...]) -> dict[str, slice | np.ndarray]:
+        """The recording row of each example, for each of ``models`` recorded for every example: a
+        slice when the recordings are in model blocks (``_model_blocks``: one contiguous run of rows
+        per model, read as views), else an index array. Models missing some example are left out (all
+        of them, for an empty examples table)."""
+        if self.unique_pairs and n_examples and self.example.size % n_examples == 0:
+            found = {}
+            for start in range(0, self.example.size, n_examples):
+                code = self.model[start]
+                if code >= 0 and self.models[code] in models:
+                    found[self.models[code]] = slice(start, start + n_examples)
+            return {m: found[m] for m in models if m in found}
+        if not n_examples:
+            return {}
+        matrix = self.index(n_examples, models)
+        complete = np.asarray((matrix >= 0).all(axis=0), dtype=bool)
+        return {m: np.ascontiguousarray(matrix[:, j]) for j, m in enumerate(models) if complete[j]}
+
     def _index(self, n_examples: int, models: tuple[str, ...]) -> np.ndarray:
         matrix = np.full((n_examples, len(models)), -1, dtype=np.int64)
         position = np.full(len(self.models) + 1, -1, dtype=np.int64)
