@@ -22,8 +22,10 @@ import pytest
 from routegate.gates import GatesSpec
 from routegate.importers.alpacaeval import LINEUP
 from routegate.metrics import (
+    ModelOutcomes,
     RouterCurve,
     aiq,
+    answer_groups,
     apgr,
     cpt,
     hull_quality_at,
@@ -430,3 +432,19 @@ def test_verdict_json_carries_both_literature_blocks(suites: dict[str, Suite]) -
         assert block == getattr(outcome, side).summary["literature"]["routellm-gsm8k"]
         assert block["kind"] == "two_model"
     assert "NaN" not in dumps_json(verdict)
+
+
+def test_answer_groups_join_only_identical_quality() -> None:
+    """A copy (NaN where the original is NaN, -0.0 for 0.0) joins its original; arrays with the same NaN
+    count and sum but other values, or the same values in another order, stay apart."""
+    base = np.array([1.0, 0.0, np.nan, 0.5, 0.25])
+    rows = [
+        base,
+        np.array([1.0, -0.0, np.nan, 0.5, 0.25]),  # a copy
+        np.array([0.5, 0.0, np.nan, 1.0, 0.25]),  # same count and sum, other order
+        np.array([1.0, 0.0, 0.0, 0.5, 0.25]),  # a NaN scored
+        np.array([1.0, 0.0, np.nan, 0.5, 0.25]),  # a copy again
+    ]
+    quality = np.vstack(rows)
+    outcomes = ModelOutcomes(tuple(f"m{i}" for i in range(len(rows))), quality, np.zeros_like(quality), quality)
+    assert answer_groups(outcomes) == [[0, 1, 4], [2], [3]]

@@ -282,10 +282,16 @@ def _score_model(
 
 
 def answer_groups(outcomes: ModelOutcomes) -> list[list[int]]:
-    """Models grouped by identical per-request quality (e.g. a self-hosted copy of the same recordings)."""
+    """Models grouped by identical per-request quality (e.g. a self-hosted copy of the same recordings).
+
+    Two models whose (NaN count, sum of the rest) differ cannot be identical: only models that agree
+    on that one pass each are compared element by element."""
+    digest = [(int(np.isnan(q).sum()), float(np.nansum(q))) for q in outcomes.quality]
     groups: list[list[int]] = []
     for i in range(len(outcomes.models)):
         for group in groups:
+            if digest[group[0]] != digest[i]:
+                continue
             if np.array_equal(outcomes.quality[group[0]], outcomes.quality[i], equal_nan=True):
                 group.append(i)
                 break

@@ -186,7 +186,8 @@ def paired_mean_delta(
     c = np.asarray(candidate, dtype=np.float64)
     diff = c - b
     finite = np.isfinite(diff)
-    d = diff[finite]
+    all_finite = bool(finite.all())
+    d = diff if all_finite else diff[finite]  # no copy in the usual case
     n = int(d.size)
     if n == 0:
         return PairedDelta(float("nan"), float("nan"), float("nan"), float("nan"), "exact", 0)
@@ -197,7 +198,7 @@ def paired_mean_delta(
         se = float(d.std(ddof=1)) / math.sqrt(n)
         return PairedDelta(mean, mean - Z95 * se, mean + Z95 * se, se, "normal", n)
     idx = index if index is not None else bootstrap_index(diff.size, seed=seed)
-    if finite.all():
+    if all_finite:
         draws = diff[idx].mean(axis=1)
     else:
         picked = np.where(finite, diff, 0.0)[idx]
