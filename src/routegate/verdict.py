@@ -77,7 +77,8 @@ def gate_policies(
             comparing = pool.submit(compare_runs, base, cand, seed=options.seed, examples=False)
             cand, base = add_literature(cand, options.seed), add_literature(base, options.seed)
             points = single_model_points(seen_by(candidate, suites), candidate, seed=options.seed)
-            comparison = {**comparing.result(), "examples": notable_examples(base, cand)}
+            examples = notable_examples(base, cand)  # before waiting for the comparison
+            comparison = {**comparing.result(), "examples": examples}
     else:
         base = run_policy(baseline, suites, options, groups=groups)
         cand = run_policy(candidate, suites, options, groups=groups)
