@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from conftest import (
@@ -372,3 +373,24 @@ def test_messages_load_eagerly_unless_statistics_prove_them_present(tmp_path: Pa
     examples[2]["messages"] = []
     _write_parquet(folder / "examples.parquet", examples, 2)
     assert "messages" in load_suite(folder).examples.column_names  # allowed, but not provably non-empty
+
+
+@pytest.mark.parametrize("kind", ["float64", "int64", "float32"])
+def test_value_bounds_agree_with_arrows_min_max(kind: str) -> None:
+    """The numpy reduction behind the range checks: nulls and NaN skipped, NaN when every value is NaN."""
+    from routegate.suite import _bounds
+
+    rng = np.random.default_rng(7)
+    cases: list[list[object]] = [[None, None], [float("nan"), None], [1, None, 3], [-2, 5], []]
+    cases += [rng.normal(size=50).round(2).tolist() for _ in range(5)]
+    for values in cases:
+        if kind.startswith("int"):
+            values = [None if v is None or v != v else int(v * 10) for v in values]  # type: ignore[operator]
+        for chunks in ([values], [values[:1], values[1:]], [values, [None]]):
+            column = pa.chunked_array([pa.array(c, getattr(pa, kind)()) for c in chunks], getattr(pa, kind)())
+            expected = pc.min_max(column)
+            low, high = _bounds(column)
+            for got, want in ((low, expected["min"].as_py()), (high, expected["max"].as_py())):
+                assert (got is None) == (want is None), (values, chunks)
+                if want is not None:
+                    assert got == want or (math.isnan(got) and math.isnan(want)), (values, chunks)
