@@ -294,9 +294,11 @@ def run(
 
 
 def _parse_scenarios(args: tuple[str, ...], policies: list[Any]) -> list[Any]:
-    from routegate.drill import parse_scenario_args
+    if not args:
+        return []
+    from routegate.drill import parse_scenario_args  # only a drill needs the fault machinery
 
-    return parse_scenario_args(args, policies) if args else []
+    return parse_scenario_args(args, policies)
 
 
 def _drill_report(policy: Any, suites: list[Any], scenarios: list[Any], options: Any, result: Any) -> Any:
