@@ -115,3 +115,25 @@ def test_prewarmed_heap_is_reused_by_other_threads_arrays() -> None:
     grown, later = (int(v) for v in out.stdout.split())
     assert grown >= 240  # MiB: every page written
     assert later < 32  # 192 MB of arrays, from the warmed pages
+
+
+GC_PROBE = """
+import gc, sys
+import routegate.memory as memory
+if sys.argv[1] == "claimed":
+    memory.claim_process()
+memory.pause_gc_for_imports()
+paused = not gc.isenabled()
+import routegate.verdict, routegate.html_report  # a command's bulk imports
+frozen_before = gc.get_freeze_count()
+memory.resume_gc_after_imports()
+print(paused, gc.isenabled(), gc.get_freeze_count() > frozen_before)
+"""
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("claimed", "True True True"), ("library", "False True False")])
+def test_gc_pauses_for_imports_only_in_a_claimed_process(mode: str, expected: str) -> None:
+    """The console script's process collects nothing while a command imports, then freezes what the
+    imports made and collects again; a process that did not claim it (a test, a library) is untouched."""
+    out = subprocess.run([sys.executable, "-c", GC_PROBE, mode], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected

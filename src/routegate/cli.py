@@ -18,7 +18,14 @@ import click
 
 from routegate import __version__
 from routegate.errors import InputError, errors_only
-from routegate.memory import heap_estimate, prewarm_heap, tune_for_batch
+from routegate.memory import (
+    claim_process,
+    heap_estimate,
+    pause_gc_for_imports,
+    prewarm_heap,
+    resume_gc_after_imports,
+    tune_for_batch,
+)
 
 tune_for_batch()  # before NumPy is imported: see routegate/memory.py
 
@@ -84,8 +91,17 @@ def _seed_option(func: F) -> F:
     )(func)
 
 
+def _start_batch(suite_paths: tuple[str, ...]) -> None:
+    """The first step of a replaying command: pre-touch the heap its suites will want on a thread,
+    and pause the cyclic GC while it imports its modules (``_load_suites`` resumes it; see
+    ``routegate.memory``)."""
+    prewarm_heap(heap_estimate(suite_paths))
+    pause_gc_for_imports()
+
+
 def _load_suites(paths: tuple[str, ...]) -> list[Any]:
     """Load every suite once; the same suite twice is bad input."""
+    resume_gc_after_imports()  # the command's imports are done
     from routegate.suite import load_suite
 
     suites = [load_suite(p) for p in paths]
@@ -111,8 +127,10 @@ def entry() -> None:
     the teardown would add is freeing a replay's objects and arrays one by one, ~0.1 s at 1M
     requests (docs/performance.md), for an OS that takes the whole address space back at once.
     The exit code is the one ``sys.exit`` would give; stdout and stderr are flushed first.
-    Another exception propagates as usual (a traceback and the normal teardown).
+    Another exception propagates as usual (a traceback and the normal teardown). The process is
+    the command's alone, so the start-up tuning of ``routegate.memory`` applies (``claim_process``).
     """
+    claim_process()
     try:
         main()
         code = EXIT_OK
@@ -251,7 +269,7 @@ def run(
 
     With --scenario, also drill each fault scenario: resilience.json, resilience.md (and its section in summary.md).
     """
-    prewarm_heap(heap_estimate(suite_paths))  # first: it runs while the modules below import
+    _start_batch(suite_paths)  # first: before the modules below import
     from concurrent.futures import Future, ThreadPoolExecutor
     from pathlib import Path
 
@@ -345,7 +363,7 @@ def drill(
 
     Exit 0, or 1 when --gates is given and a resilience gate fails; 2 on bad input.
     """
-    prewarm_heap(heap_estimate(suite_paths))  # first: it runs while the modules below import
+    _start_batch(suite_paths)  # first: before the modules below import
     from pathlib import Path
 
     from routegate.drill import privacy_under_faults, resilience_gates
@@ -412,7 +430,7 @@ def gate(
     Writes report.html, summary.md, verdict.json and junit.xml. Exit 0 when every
     gate passes, 1 when one fails, 2 on bad input.
     """
-    prewarm_heap(heap_estimate(suite_paths))  # first: it runs while the modules below import
+    _start_batch(suite_paths)  # first: before the modules below import
     import datetime as dt
     import difflib
     from pathlib import Path
