@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from routegate.suite import RecordingKeys
@@ -136,3 +140,44 @@ def test_rows_of_reads_model_blocks_as_slices_and_other_layouts_by_index() -> No
     partial = pa.table({"example_id": pa.array(ids + ids[:-1]), "model": pa.array(["m1"] * 40 + ["m2"] * 39)})
     assert list(RecordingKeys.of(partial, examples).rows_of(40, ("m1", "m2"))) == ["m1"]
     assert blocks.rows_of(0, wanted) == {}
+
+
+def test_block_starts_locate_each_models_block_and_only_in_model_blocks() -> None:
+    ids = [f"e{i}" for i in range(5)]
+    examples = pa.table({"id": pa.array(ids)})
+    recordings = pa.table({"example_id": pa.array(ids * 2), "model": pa.array(["m2"] * 5 + ["m1"] * 5)})
+    keys = RecordingKeys.of(recordings, examples)
+    assert keys.block_starts(5, ("m1", "m2", "none")).tolist() == [5, 0, -1]
+    assert _hash_join(recordings, examples).block_starts(5, ("m1",)) is None
+
+
+def test_the_recorded_provider_answers_the_same_from_block_starts_and_from_the_index(tmp_path: Path) -> None:
+    """A suite whose recordings are in model blocks and the same recordings shuffled (so joined by the
+    index matrix): every call, recorded or missing, gets the same answer."""
+    from routegate.providers.base import CallBatch
+    from routegate.providers.recorded import RecordedProvider
+    from routegate.suite import load_suite
+    from routegate.synth import write_synthetic_suite
+
+    blocks = write_synthetic_suite(tmp_path / "blocks", 500, seed=3)
+    shuffled = tmp_path / "shuffled"
+    shutil.copytree(blocks, shuffled)
+    table = pq.read_table(shuffled / "recordings.parquet")
+    table = table.take(pa.array(np.random.default_rng(1).permutation(table.num_rows)))
+    pq.write_table(table, shuffled / "recordings.parquet")
+    by_block, by_index = load_suite(blocks), load_suite(shuffled)
+    models = (*sorted(set(by_block.recording_keys().models)), "never-recorded")
+    a = RecordedProvider.from_suite(by_block, models)
+    b = RecordedProvider.from_suite(by_index, models)
+    assert a.starts is not None
+    assert b.starts is None
+    rng = np.random.default_rng(2)
+    request = rng.integers(0, 500, 2000)
+    model = rng.integers(0, len(models), 2000).astype(np.int16)
+    batch = CallBatch(request, model, models, np.zeros(2000), np.zeros(2000, np.int16), want_text=True)
+    assert a.missing(request, model).tolist() == b.missing(request, model).tolist()
+    assert a.missing(request, model).any()
+    ra, rb = a.call(batch), b.call(batch)
+    for name in ("error", "input_tokens", "output_tokens", "latency_ms", "confidence", "quality"):
+        np.testing.assert_array_equal(getattr(ra, name), getattr(rb, name), err_msg=name)
+    assert ra.response.to_pylist() == rb.response.to_pylist()

@@ -67,9 +67,10 @@ def missing_pairs(
     """Needed (model, example_id) pairs with no recording, sorted by model then example id."""
     keys = keys if keys is not None else RecordingKeys.of(recordings, examples)
     models = tuple(sorted({m for tier in spec.tiers.values() for m in tier.models}))
-    lacking = keys.index(examples.num_rows, models) < 0
-    if not lacking.any():  # every model recorded for every example: nothing can be missing
-        return _pairs(examples, models, lacking)
+    n = examples.num_rows
+    if len(keys.rows_of(n, models)) == len(models):  # every model recorded for every example
+        return _pairs(examples, models, np.zeros((0, len(models)), dtype=bool))
+    lacking = keys.index(n, models) < 0
     models, mask = needed_models(examples, spec, plan)
     missing = _pairs(examples, models, mask & lacking)
     if missing.num_rows <= 1:

@@ -181,20 +181,33 @@ class RecordingKeys:
                 self.cache[(n_examples, models)] = cached
             return cached
 
+    def block_starts(self, n_examples: int, models: tuple[str, ...]) -> np.ndarray | None:
+        """When the recordings are in model blocks (``_model_blocks``): int64 per position in ``models``,
+        the first row of that model's block (-1: no recordings of it), so that the recording of
+        (example i, model j) is row ``starts[j] + i``. ``None`` for any other layout."""
+        if not (self.unique_pairs and n_examples and self.example.size % n_examples == 0):
+            return None
+        position = {m: j for j, m in enumerate(models)}
+        starts = np.full(len(models), -1, dtype=np.int64)
+        for start in range(0, self.example.size, n_examples):
+            code = self.model[start]
+            j = position.get(self.models[code], -1) if code >= 0 else -1
+            if j >= 0:
+                starts[j] = start
+        return starts
+
     def rows_of(self, n_examples: int, models: tuple[str, ...]) -> dict[str, slice | np.ndarray]:
         """The recording row of each example, for each of ``models`` recorded for every example: a
-        slice when the recordings are in model blocks (``_model_blocks``: one contiguous run of rows
+        slice when the recordings are in model blocks (``block_starts``: one contiguous run of rows
         per model, read as views), else an index array. Models missing some example are left out (all
         of them, for an empty examples table)."""
-        if self.unique_pairs and n_examples and self.example.size % n_examples == 0:
-            found = {}
-            for start in range(0, self.example.size, n_examples):
-                code = self.model[start]
-                if code >= 0 and self.models[code] in models:
-                    found[self.models[code]] = slice(start, start + n_examples)
-            return {m: found[m] for m in models if m in found}
         if not n_examples:
             return {}
+        starts = self.block_starts(n_examples, models)
+        if starts is not None:
+            return {
+                m: slice(int(s), int(s) + n_examples) for m, s in zip(models, starts.tolist(), strict=True) if s >= 0
+            }
         matrix = self.index(n_examples, models)
         complete = np.asarray((matrix >= 0).all(axis=0), dtype=bool)
         return {m: np.ascontiguousarray(matrix[:, j]) for j, m in enumerate(models) if complete[j]}

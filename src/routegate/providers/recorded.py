@@ -54,7 +54,7 @@ class RecordedProvider:
     independent_calls: ClassVar[bool] = True
     """Each answer is the recording of (request, model): nothing else about a batch matters."""
     rows: np.ndarray
-    """The ``recording_index`` matrix."""
+    """The ``recording_index`` matrix (empty when ``starts`` is given)."""
     error: np.ndarray
     input_tokens: np.ndarray
     output_tokens: np.ndarray
@@ -63,17 +63,24 @@ class RecordedProvider:
     quality: np.ndarray
     texts: Callable[[np.ndarray], pa.Array]
     """The response texts of the given recording rows (read only when a batch wants texts)."""
+    starts: np.ndarray | None = None
+    """With the recordings in model blocks (``RecordingKeys.block_starts``): per model, the first row of
+    its block (-1: none). A call's row is then ``starts[model] + request``: no [request, model] matrix
+    to build, and no random reads from one."""
 
     @classmethod
     def from_suite(cls, suite: Suite, models: tuple[str, ...]) -> RecordedProvider:
         """The provider for ``suite``, reusing the join keys computed when it was loaded."""
-        rows = suite.recording_keys().index(suite.examples.num_rows, models)
+        n = suite.examples.num_rows
+        keys = suite.recording_keys()
+        starts = keys.block_starts(n, models)
+        rows = keys.index(n, models) if starts is None else np.empty((n, 0), dtype=np.int64)
 
         def columns() -> RecordedProvider:
-            table = cls.from_tables(suite.examples, suite.recordings, (), rows=rows[:, :0])
+            table = cls.from_tables(suite.examples, suite.recordings, (), rows=np.empty((n, 0), dtype=np.int64))
             return dataclasses.replace(table, texts=partial(suite.take, "recordings", "response"))
 
-        return dataclasses.replace(suite.memoised("recorded", columns), rows=rows)
+        return dataclasses.replace(suite.memoised("recorded", columns), rows=rows, starts=starts)
 
     @classmethod
     def from_tables(
@@ -92,6 +99,8 @@ class RecordedProvider:
         )
 
     def missing(self, request: np.ndarray, model: np.ndarray) -> np.ndarray:
+        if self.starts is not None:
+            return np.asarray(self.starts[model] < 0, dtype=bool)
         return np.asarray(self.rows[request, model] < 0, dtype=bool)
 
     def call(self, batch: CallBatch) -> CallResult:
@@ -139,8 +148,13 @@ class RecordedProvider:
     def _rows_of(self, batch: CallBatch) -> np.ndarray:
         """The recording row of each call (-1: none), a new array.
 
-        One flat gather over the C-ordered index matrix: faster than numpy's two-array fancy indexing.
+        From the block starts when there are some; else one flat gather over the C-ordered index
+        matrix: faster than numpy's two-array fancy indexing.
         """
+        if self.starts is not None:
+            start = self.starts[batch.model]
+            found: np.ndarray = np.where(start >= 0, start + batch.request, -1)
+            return found
         width = self.rows.shape[1]
         row: np.ndarray = np.ravel(self.rows)[batch.request * width + batch.model]
         return row
