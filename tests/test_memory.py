@@ -137,3 +137,30 @@ def test_gc_pauses_for_imports_only_in_a_claimed_process(mode: str, expected: st
     imports made and collects again; a process that did not claim it (a test, a library) is untouched."""
     out = subprocess.run([sys.executable, "-c", GC_PROBE, mode], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected
+
+
+class _RecordingLibc:
+    def __init__(self, madvise_result: int) -> None:
+        self.result = madvise_result
+        self.calls: list[tuple[str, int, int]] = []
+
+    def madvise(self, address: int, size: int, advice: int) -> int:
+        self.calls.append(("madvise", address, size))
+        return self.result
+
+    def memset(self, address: int, value: int, size: int) -> None:
+        self.calls.append(("memset", address, size))
+
+
+@pytest.mark.parametrize(("result", "expected"), [(0, ["madvise"]), (-1, ["madvise", "memset"])])
+def test_populate_advises_whole_pages_and_writes_where_the_kernel_cannot(result: int, expected: list[str]) -> None:
+    """MADV_POPULATE_WRITE over the whole pages of a block (Linux 5.14+); an older kernel says EINVAL,
+    and the block is then written instead."""
+    from routegate.memory import _populate
+
+    libc = _RecordingLibc(result)
+    _populate(libc, 4096 * 10 + 16, 4096 * 4)  # type: ignore[arg-type]
+    assert [c[0] for c in libc.calls] == expected
+    assert libc.calls[0][1:] == (4096 * 11, 4096 * 3)  # the pages wholly inside the block
+    if result:
+        assert libc.calls[1][1:] == (4096 * 10 + 16, 4096 * 4)
