@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.floats import float_values
 from routegate.labels import label_codes
 from routegate.stats import DEFAULT_SEED, OrderStatistics, ci_ranks, mean_ci, percentile_ranks, percentiles_from
 from routegate.zeros import zeros
@@ -53,8 +54,8 @@ class Columns:
 
         def num(name: str) -> np.ndarray:
             column = traces.column(name)
-            if column.null_count:
-                column = pc.fill_null(column, np.nan)
+            if column.null_count or column.type != pa.float64():
+                return float_values(column)
             return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)  # no copy for one chunk
 
         self._traces = traces

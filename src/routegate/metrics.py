@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.catalog import Catalog
+from routegate.floats import float_values
 from routegate.plan import suite_traffic_draw, traffic_draw
 from routegate.policy import canonical_sha256
 from routegate.providers.base import OK
@@ -302,8 +303,7 @@ def answer_groups(outcomes: ModelOutcomes) -> list[list[int]]:
 
 def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """float64 numpy copy of a numeric column, null -> NaN."""
-    values = pc.fill_null(column.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-    return np.asarray(values, dtype=np.float64)
+    return float_values(column)
 
 
 def _mean(x: np.ndarray) -> float | None:

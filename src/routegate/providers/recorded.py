@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.arrowtake import take_rows
+from routegate.floats import float_values
 from routegate.labels import label_map
 from routegate.policy import ERROR_KINDS
 from routegate.providers.base import MISSING, CallBatch, CallResult
@@ -34,8 +35,8 @@ def _take_texts(recordings: pa.Table, rows: np.ndarray) -> pa.Array:
 
 
 def _float_column(table: pa.Table, name: str) -> np.ndarray:
-    """float64 copy of a numeric column, null -> NaN (one numpy array: no Arrow copy filled first)."""
-    return np.asarray(table.column(name).cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    """float64 copy of a numeric column, null -> NaN (``routegate.floats``: numpy's memory, not Arrow's)."""
+    return float_values(table.column(name))
 
 
 def _error_codes(errors: pa.ChunkedArray) -> np.ndarray:
