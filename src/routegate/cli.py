@@ -99,12 +99,15 @@ def _start_batch(suite_paths: tuple[str, ...]) -> None:
     pause_gc_for_imports()
 
 
-def _load_suites(paths: tuple[str, ...]) -> list[Any]:
-    """Load every suite once; the same suite twice is bad input."""
+def _load_suites(paths: tuple[str, ...], policies: list[Any] | None = None) -> list[Any]:
+    """Load every suite once; the same suite twice is bad input. ``policies``: planned over each suite
+    while it loads (``pipeline.plan_while_loading``)."""
     resume_gc_after_imports()  # the command's imports are done
+    from routegate.pipeline import plan_while_loading
     from routegate.suite import load_suite
 
-    suites = [load_suite(p) for p in paths]
+    prepare = plan_while_loading(policies) if policies else None
+    suites = [load_suite(p, prepare=prepare) for p in paths]
     names = [s.name for s in suites]
     if len(set(names)) != len(names):
         raise InputError.single(",".join(paths), "the same suite is given twice")
@@ -282,7 +285,7 @@ def run(
 
     policy = load_policy(policy_spec)
     scenarios = _parse_scenarios(scenario_args, [policy])
-    suites = _load_suites(suite_paths)
+    suites = _load_suites(suite_paths, [policy])
     hook, context = _progress_hook(progress)
     live, on_missing, extra = _live_options(providers, on_missing)
     out = Path(out_dir)
@@ -374,7 +377,7 @@ def drill(
     policy = load_policy(policy_spec)
     scenarios = _parse_scenarios(scenario_args, [policy])
     gates_cfg, _ = load_gates(gates_spec)
-    suites = _load_suites(suite_paths)
+    suites = _load_suites(suite_paths, [policy])
     hook, context = _progress_hook(progress)
     options = RunOptions(on_missing=on_missing, on_step=hook)  # type: ignore[arg-type]
     with context:
@@ -450,7 +453,7 @@ def gate(
     candidate = load_policy(candidate_spec)
     gates_cfg, gates_source = load_gates(gates_spec)
     scenarios = _parse_scenarios(scenario_args, [candidate, baseline])
-    suites = _load_suites(suite_paths)
+    suites = _load_suites(suite_paths, [candidate, baseline])
     hook, context = _progress_hook(progress)
     live, on_missing, extra = _live_options(providers, on_missing)
     options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ import pyarrow as pa
 from routegate.coverage import missing_pairs
 from routegate.errors import InputError, Problem
 from routegate.measure import Columns, Groups, concat_groups, measure, slice_groups
+from routegate.memo import Memo
 from routegate.metrics import literature
 from routegate.pii import with_detected_pii
 from routegate.plan import Plan, plan_tiers
@@ -145,9 +146,27 @@ def needs_detection(suite: Suite, policy: Policy) -> bool:
     """PII detection decides unlabelled requests and feeds ``pii_kinds_any`` rules; when every request
     is labelled and no rule reads ``pii_kinds``, its result cannot change a replay, so it is skipped.
     When it runs, it runs once per suite object (memoised), whichever policies are replayed."""
-    if suite.examples.column("pii").null_count:
+    return _detects(suite.examples, policy)
+
+
+def _detects(examples: pa.Table, policy: Policy) -> bool:
+    if examples.column("pii").null_count:
         return True
     return any(rule.when.pii_kinds_any is not None for rule in policy.spec.rules)
+
+
+def plan_while_loading(policies: Sequence[Policy]) -> Callable[[pa.Table, Memo], None]:
+    """For ``load_suite(prepare=...)``: plan ``policies`` over a suite's checked examples on the loading
+    thread while its recordings are still being checked (the traffic split's hashing is most of a
+    plan); the runs then find the plans in the suite's memo. A policy that needs PII detection is
+    planned later, over the detected labels."""
+
+    def prepare(examples: pa.Table, memo: Memo) -> None:
+        for policy in policies:
+            if not _detects(examples, policy):
+                plan_tiers(examples, policy.spec, memo=memo)
+
+    return prepare
 
 
 def ordered_tiers(policy: Policy) -> tuple[str, ...]:

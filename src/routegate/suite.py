@@ -878,12 +878,16 @@ def check_scoring(manifest: SuiteManifest, doc: YamlDocument) -> None:
         raise InputError(problems)
 
 
-def load_suite(folder: str | Path, *, defer: bool = True) -> Suite:
+def load_suite(
+    folder: str | Path, *, defer: bool = True, prepare: Callable[[pa.Table, Memo], None] | None = None
+) -> Suite:
     """Load and validate a suite folder (or its ``suite.yaml``); raise ``InputError`` on any problem.
 
     With ``defer``, the ``DEFERRED`` text columns of parquet tables are left out of the tables when
     no check needs them, and read on demand (``Suite.column``, ``Suite.take``). The data files are
-    hashed in a second thread while they are decoded (hashlib releases the GIL).
+    hashed in a second thread while they are decoded (hashlib releases the GIL). ``prepare(examples,
+    memo)`` runs once the examples are checked, while the recordings still are, and may store more
+    derived data in ``memo``, which becomes the suite's (``pipeline.plan_while_loading``).
     """
     folder = Path(folder)
     if folder.name == SUITE_FILE:
@@ -906,7 +910,7 @@ def load_suite(folder: str | Path, *, defer: bool = True) -> Suite:
         line, col = doc.position((key,))
         files[key] = resolve_inside(folder, getattr(manifest, key), file=display, field=key, line=line, col=col)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="load") as pool:
-        suite = _load_tables(manifest, doc, folder, files, defer, pool)
+        suite = _load_tables(manifest, doc, folder, files, defer, pool, prepare)
     return suite
 
 
@@ -917,6 +921,7 @@ def _load_tables(
     files: dict[str, Path],
     defer: bool,
     pool: ThreadPoolExecutor,
+    prepare: Callable[[pa.Table, Memo], None] | None = None,
 ) -> Suite:
     """Read, check and hash the two tables. One ``pool`` thread reads the recordings and, once the
     examples are read, checks them while the other hashes both files and derives the recordings'
@@ -942,6 +947,9 @@ def _load_tables(
     grouping = (
         column_groups(examples, manifest_slice_columns(manifest)) if not examples.column("pii").null_count else None
     )
+    early = Memo()
+    if prepare is not None:
+        prepare(examples, early)
     recordings, rec_file, rec_columns, digests["recordings"], checked = reading.result()
     deferred |= {name: rec_file for name in rec_columns if rec_file and name not in recordings.column_names}
     if checked is None:
@@ -967,6 +975,7 @@ def _load_tables(
         warnings=tuple(problems),
         deferred=deferred,
     )
+    suite.memo.update(early)
     suite.memo["keys"] = keys  # computed while validating: no second hash pass
     if grouping is not None:
         suite.memo["slice_rows"] = grouping
