@@ -38,7 +38,9 @@ class Interval:
 def mean_ci(values: np.ndarray, *, seed: int = DEFAULT_SEED) -> Interval:
     """Mean of the finite values with a 95% CI; NaN estimate when there are none."""
     x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
+    finite = np.isfinite(x)
+    if not finite.all():  # no copy in the usual case
+        x = x[finite]
     n = int(x.size)
     if n == 0:
         return Interval(float("nan"), float("nan"), float("nan"), "exact", 0)
