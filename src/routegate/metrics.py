@@ -212,8 +212,9 @@ class ModelOutcomes:
     """float64 [model, request]: the suite's scorer on the recording (0 for a failed call, NaN unscored)."""
     cost: np.ndarray
     """float64 [model, request]: recorded tokens x the catalog's prices."""
-    latency: np.ndarray
-    """float64 [model, request]: the recorded latency of the call."""
+    latency: Sequence[np.ndarray]
+    """Per model, float64 per request: the recorded latency of the call (read-only views of the
+    recordings where they are in model blocks: no copy)."""
 
 
 def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
@@ -240,10 +241,11 @@ def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     rows = suite.recording_keys().rows_of(n, tuple(sorted(catalog.models)))
     models = tuple(rows)
     if not models:
-        return ModelOutcomes(models, np.full((0, n), np.nan), np.zeros((0, n)), np.zeros((0, n)))
+        return ModelOutcomes(models, np.full((0, n), np.nan), np.zeros((0, n)), [])
     recorded = RecordedProvider.from_suite(suite, ())
     reference = suite.examples.column("reference").combine_chunks()
-    quality, cost, latency = (np.empty((len(models), n)) for _ in range(3))
+    quality, cost = np.empty((len(models), n)), np.empty((len(models), n))
+    latency = []
     for k, model in enumerate(models):
         at = rows[model]
         price = catalog.models[model].price
@@ -251,7 +253,7 @@ def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
         # Same arithmetic as the replay's (in * price_in + out * price_out), in place.
         np.multiply(recorded.input_tokens[at], price.input_per_1m / 1e6, out=cost[k])
         cost[k] += recorded.output_tokens[at] * (price.output_per_1m / 1e6)
-        latency[k] = recorded.latency_ms[at]
+        latency.append(recorded.latency_ms[at])
         pre_judged = recorded.quality[at]
         if bad.any():
             pre_judged = np.where(bad, np.nan, pre_judged)

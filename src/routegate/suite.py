@@ -143,8 +143,10 @@ class RecordingKeys:
     validation, coverage and the recorded provider, which only index numpy arrays.
     """
 
-    example: np.ndarray
-    """int64 per recording: row of its example in the examples table, -1 when unknown."""
+    example: np.ndarray | None
+    """int64 per recording: row of its example in the examples table, -1 when unknown; ``None`` for
+    recordings in model blocks (``_model_blocks``), where row i of every block is example i
+    (:meth:`example_rows` spells it out)."""
     model: np.ndarray
     """int32 per recording: index into ``models``, -1 when empty."""
     models: tuple[str, ...]
@@ -155,21 +157,32 @@ class RecordingKeys:
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
     unique_pairs: bool = False
     """Known, from the layout, that no (example, model) pair repeats (``duplicates`` then has nothing to find)."""
+    block_rows: int = 0
+    """Rows of each model block (the examples table's), when :attr:`example` is ``None``."""
 
     @classmethod
     def of(cls, recordings: pa.Table, examples: pa.Table) -> RecordingKeys:
         ids = examples.column("id").combine_chunks()
         model, names = label_codes(recordings.column("model"))
         models = tuple(str(m) for m in names)
-        blocks = _model_blocks(recordings.column("example_id"), ids, model)
-        if blocks is not None:
-            return cls(example=blocks, model=model, models=models, unique_pairs=True)
+        if _model_blocks(recordings.column("example_id"), ids, model):
+            return cls(example=None, model=model, models=models, unique_pairs=True, block_rows=len(ids))
         example = pc.index_in(recordings.column("example_id"), value_set=ids)
         return cls(
             example=np.asarray(pc.fill_null(example, -1).to_numpy(zero_copy_only=False), dtype=np.int64),
             model=model,
             models=models,
         )
+
+    def example_rows(self) -> np.ndarray:
+        """:attr:`example`, spelt out for model blocks (32 MB at 4M recordings: only writers need it)."""
+        if self.example is not None:
+            return self.example
+        return np.tile(np.arange(self.block_rows, dtype=np.int64), self.model.size // self.block_rows)
+
+    def in_blocks(self, n_examples: int) -> bool:
+        """Whether the recordings are in model blocks of ``n_examples`` rows each."""
+        return self.example is None and n_examples > 0 and n_examples == self.block_rows
 
     def index(self, n_examples: int, models: tuple[str, ...]) -> np.ndarray:
         """int64 matrix [example row, position in ``models``] -> recording row, or -1 where none (read-only)."""
@@ -185,11 +198,11 @@ class RecordingKeys:
         """When the recordings are in model blocks (``_model_blocks``): int64 per position in ``models``,
         the first row of that model's block (-1: no recordings of it), so that the recording of
         (example i, model j) is row ``starts[j] + i``. ``None`` for any other layout."""
-        if not (self.unique_pairs and n_examples and self.example.size % n_examples == 0):
+        if not self.in_blocks(n_examples):
             return None
         position = {m: j for j, m in enumerate(models)}
         starts = np.full(len(models), -1, dtype=np.int64)
-        for start in range(0, self.example.size, n_examples):
+        for start in range(0, self.model.size, n_examples):
             code = self.model[start]
             j = position.get(self.models[code], -1) if code >= 0 else -1
             if j >= 0:
@@ -218,26 +231,28 @@ class RecordingKeys:
         wanted = {m: j for j, m in enumerate(models)}
         for code, model in enumerate(self.models):
             position[code] = wanted.get(model, -1)
-        if self.unique_pairs and n_examples and self.example.size % n_examples == 0:
+        if self.in_blocks(n_examples):
             # Model blocks (see ``_model_blocks``): block b holds one model's recordings in example order.
-            for b in range(self.example.size // n_examples):
+            for b in range(self.model.size // n_examples):
                 j = position[self.model[b * n_examples]]
                 if j >= 0:
                     matrix[:, j] = np.arange(b * n_examples, (b + 1) * n_examples)
             return matrix
         column = position[self.model]  # code -1 (empty model) picks the trailing -1
-        keep = (self.example >= 0) & (column >= 0)
-        matrix[self.example[keep], column[keep]] = np.flatnonzero(keep)
+        example = self.example_rows()
+        keep = (example >= 0) & (column >= 0)
+        matrix[example[keep], column[keep]] = np.flatnonzero(keep)
         return matrix
 
     def duplicates(self) -> np.ndarray:
         """Mask of recordings that repeat an earlier (example, model) pair."""
-        n = self.example.size
+        n = self.model.size
         mask = np.zeros(n, dtype=bool)
         if self.unique_pairs:
             return mask
-        valid = (self.example >= 0) & (self.model >= 0)
-        key = self.example * (len(self.models) + 1) + self.model
+        example = self.example_rows()
+        valid = (example >= 0) & (self.model >= 0)
+        key = example * (len(self.models) + 1) + self.model
         if not valid.any():
             return mask
         span = int(key[valid].max()) + 1
@@ -258,34 +273,32 @@ class RecordingKeys:
         return mask
 
 
-def _model_blocks(example_id: pa.ChunkedArray, ids: pa.Array, model: np.ndarray) -> np.ndarray | None:
-    """Example rows of the recordings when they are laid out in model blocks, else ``None``.
+def _model_blocks(example_id: pa.ChunkedArray, ids: pa.Array, model: np.ndarray) -> bool:
+    """Whether the recordings are laid out in model blocks.
 
     The layout ``routegate import``, ``routegate record`` and ``routegate.synth`` write: one block
     per model, each holding that model's recording of every example in the examples table's order.
     Recognising it costs one string comparison per recording instead of a hash join (~20x
     faster at 4M recordings), and proves that no (example, model) pair repeats. Any other layout
-    (or a null anywhere) returns ``None`` and takes the hash join.
+    (or a null anywhere) takes the hash join.
     """
     n = len(ids)
     if n == 0 or len(example_id) % n or ids.null_count or example_id.null_count:
-        return None
+        return False
     k = len(example_id) // n
     codes = model.reshape(k, n)
     first = codes[:, 0]
     if (first < 0).any() or np.unique(first).size != k or not bool((codes == first[:, None]).all()):
-        return None
-    for block in range(k):
-        if not pc.all(pc.equal(example_id.slice(block * n, n), ids)).as_py():
-            return None
-    return np.tile(np.arange(n, dtype=np.int64), k)
+        return False
+    return all(pc.all(pc.equal(example_id.slice(block * n, n), ids)).as_py() for block in range(k))
 
 
 def in_model_blocks(recordings: pa.Table, examples: pa.Table) -> pa.Table:
     """``recordings`` reordered into the layout ``_model_blocks`` recognises: by model (in first-seen
     order), then by the example's row (recordings of unknown examples last, in their own order)."""
     keys = RecordingKeys.of(recordings, examples)
-    example = np.where(keys.example < 0, examples.num_rows, keys.example)
+    rows = keys.example_rows()
+    example = np.where(rows < 0, examples.num_rows, rows)
     order = np.lexsort((np.arange(recordings.num_rows), example, keys.model))
     return recordings.take(pa.array(order))
 
@@ -786,9 +799,10 @@ def check_recordings_keyed(
     message = f"unknown error kind; allowed: empty (success), {kinds}"
     found.append(_rows_problem(display, columns, table, "error", bad_error, message))
     keys = keying.result() if keying is not None else RecordingKeys.of(table, examples)
-    unknown = (keys.example < 0) & ~_null_mask(table.column("example_id"))
-    message = "recording for an example id the examples table lacks"
-    found.append(_rows_problem(display, columns, table, "example_id", unknown, message))
+    if keys.example is not None:  # in model blocks every recording's example was found
+        unknown = (keys.example < 0) & ~_null_mask(table.column("example_id"))
+        message = "recording for an example id the examples table lacks"
+        found.append(_rows_problem(display, columns, table, "example_id", unknown, message))
     dup = keys.duplicates()
     if dup.any():
         example_id = pc.fill_null(table.column("example_id"), "")
