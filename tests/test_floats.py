@@ -33,3 +33,26 @@ def test_float_values_equal_arrows_own_conversion(name: str) -> None:
     assert got.dtype == np.float64
     assert got.flags.writeable  # a copy the caller owns
     np.testing.assert_array_equal(got, expected)
+
+
+def test_the_recorded_provider_reads_one_chunk_through_its_buffer_and_masks_the_nulls() -> None:
+    """One float64 chunk: a view of the Arrow buffer plus a null mask (no 32 MB copy at 4M recordings);
+    several chunks: floats' copy with NaN. Both read the same values, NaN where nothing was recorded."""
+    from routegate.providers.recorded import _float_column, _masked
+
+    values = [0.5, None, 1.0, None, 0.0, 0.25]
+    one = pa.table({"quality": pa.array(values, pa.float64()).slice(1)})  # an offset too
+    two = pa.table({"quality": pa.chunked_array([pa.array(values[1:3]), pa.array(values[3:])], pa.float64())})
+    view, nulls = _float_column(one, "quality")
+    copy, none = _float_column(two, "quality")
+    assert nulls is not None
+    assert none is None
+    assert not view.flags.owndata  # the Arrow buffer itself
+    expected = [np.nan, 1.0, np.nan, 0.0, 0.25]
+    for rows in (np.array([4, 3, 0, 2, 1]), slice(0, 5), slice(1, 3)):
+        want = np.array(expected)[rows]
+        np.testing.assert_array_equal(_masked(view, nulls, rows), want)
+        np.testing.assert_array_equal(_masked(copy, none, rows), want)
+    picked = _masked(view, nulls, slice(0, 5))
+    picked[:] = 7.0  # a new array: the recordings are untouched
+    np.testing.assert_array_equal(_masked(view, nulls, slice(0, 5)), np.array(expected))

@@ -254,9 +254,8 @@ def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
         np.multiply(recorded.input_tokens[at], price.input_per_1m / 1e6, out=cost[k])
         cost[k] += recorded.output_tokens[at] * (price.output_per_1m / 1e6)
         latency.append(recorded.latency_ms[at])
-        pre_judged = recorded.quality[at]
-        if bad.any():
-            pre_judged = np.where(bad, np.nan, pre_judged)
+        pre_judged = recorded.quality_at(at)
+        pre_judged[bad] = np.nan
         quality[k] = _score_model(suite, reference, at, bad, pre_judged)
         quality[k][bad] = 0.0  # a failed call scores 0, whatever the scorer says of its (null) answer
     return ModelOutcomes(models, quality, cost, latency)

@@ -30,13 +30,38 @@ def recording_index(examples: pa.Table, recordings: pa.Table, models: tuple[str,
     return RecordingKeys.of(recordings, examples).index(examples.num_rows, models)
 
 
+def _masked(values: np.ndarray, nulls: np.ndarray | None, rows: np.ndarray | slice) -> np.ndarray:
+    """``values[rows]`` as a new array, NaN where ``nulls`` says the slot holds no value."""
+    picked = values[rows]  # a gather makes a new array; a slice is a view of read-only data
+    if isinstance(rows, slice):
+        picked = picked.copy()
+    if nulls is not None:
+        picked[nulls[rows]] = np.nan
+    return picked
+
+
 def _take_texts(recordings: pa.Table, rows: np.ndarray) -> pa.Array:
     return take_rows(recordings.column("response"), rows)
 
 
-def _float_column(table: pa.Table, name: str) -> np.ndarray:
-    """float64 copy of a numeric column, null -> NaN (``routegate.floats``: numpy's memory, not Arrow's)."""
-    return float_values(table.column(name))
+def _float_column(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """A numeric column as (values, mask of its nulls or ``None``): a read-only view of the Arrow buffer
+    and the unpacked validity when the column is one float64 chunk (a null's slot holds no meaningful
+    value: every reader masks it), else a copy with NaN for null (``routegate.floats``) and no mask.
+    At 4M recordings the view saves 32 MB of fresh memory per column."""
+    column = table.column(name)
+    if column.num_chunks == 1 and column.type == pa.float64():
+        chunk = column.chunk(0)
+        validity, data = chunk.buffers()[:2]
+        if data is not None:
+            values = np.frombuffer(data, dtype=np.float64, count=chunk.offset + len(chunk))[chunk.offset :]
+            if not chunk.null_count:
+                return values, None
+            bits = np.unpackbits(
+                np.frombuffer(validity, dtype=np.uint8), count=chunk.offset + len(chunk), bitorder="little"
+            )
+            return values, bits[chunk.offset :] == 0
+    return float_values(column), None
 
 
 def _error_codes(errors: pa.ChunkedArray) -> np.ndarray:
@@ -62,8 +87,12 @@ class RecordedProvider:
     latency_ms: np.ndarray
     confidence: np.ndarray
     quality: np.ndarray
+    """Recorded confidence and quality per recording; where ``confidence_null`` / ``quality_null`` is
+    true the slot means nothing (a null: read as NaN). Use :meth:`quality_at`."""
     texts: Callable[[np.ndarray], pa.Array]
     """The response texts of the given recording rows (read only when a batch wants texts)."""
+    confidence_null: np.ndarray | None = None
+    quality_null: np.ndarray | None = None
     starts: np.ndarray | None = None
     """With the recordings in model blocks (``RecordingKeys.block_starts``): per model, the first row of
     its block (-1: none). A call's row is then ``starts[model] + request``: no [request, model] matrix
@@ -87,6 +116,8 @@ class RecordedProvider:
     def from_tables(
         cls, examples: pa.Table, recordings: pa.Table, models: tuple[str, ...], *, rows: np.ndarray | None = None
     ) -> RecordedProvider:
+        confidence, confidence_null = _float_column(recordings, "confidence")
+        quality, quality_null = _float_column(recordings, "quality")
         return cls(
             rows=rows if rows is not None else recording_index(examples, recordings, models),
             error=_error_codes(recordings.column("error")),
@@ -94,9 +125,11 @@ class RecordedProvider:
             input_tokens=np.asarray(recordings.column("input_tokens").to_numpy(), dtype=np.int64),
             output_tokens=np.asarray(recordings.column("output_tokens").to_numpy(), dtype=np.int64),
             latency_ms=np.asarray(recordings.column("latency_ms").to_numpy(), dtype=np.float64),
-            confidence=_float_column(recordings, "confidence"),
-            quality=_float_column(recordings, "quality"),
+            confidence=confidence,
+            quality=quality,
             texts=partial(_take_texts, recordings),
+            confidence_null=confidence_null,
+            quality_null=quality_null,
         )
 
     def missing(self, request: np.ndarray, model: np.ndarray) -> np.ndarray:
@@ -122,9 +155,9 @@ class RecordedProvider:
         latency_ms = self.latency_ms[safe]
         latency_ms[missing] = 0.0
         no_answer = np.flatnonzero(error != 0)  # failed calls, the missing ones included
-        confidence = self.confidence[safe]
+        confidence = _masked(self.confidence, self.confidence_null, safe)
         confidence[no_answer] = np.nan
-        quality = self.quality[safe]
+        quality = _masked(self.quality, self.quality_null, safe)
         quality[no_answer] = np.nan
         if batch.want_text:
             taken = self.texts(safe)
@@ -145,6 +178,10 @@ class RecordedProvider:
             response=response,
             source_row=source_row,
         )
+
+    def quality_at(self, rows: np.ndarray | slice) -> np.ndarray:
+        """The recorded quality of the given recording rows, NaN where none was recorded (a new array)."""
+        return _masked(self.quality, self.quality_null, rows)
 
     def _rows_of(self, batch: CallBatch) -> np.ndarray:
         """The recording row of each call (-1: none), a new array.
