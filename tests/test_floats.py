@@ -1,4 +1,4 @@
-"""``floats.float_values``: numeric Arrow columns as float64 numpy arrays, null as NaN."""
+"""``routegate.floats``: numeric Arrow columns as float64 numpy arrays, null as NaN (or a mask)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from routegate.floats import float_values
+from routegate.floats import float_values, float_view
 
 RNG = np.random.default_rng(0)
 CASES = {
@@ -38,13 +38,13 @@ def test_float_values_equal_arrows_own_conversion(name: str) -> None:
 def test_the_recorded_provider_reads_one_chunk_through_its_buffer_and_masks_the_nulls() -> None:
     """One float64 chunk: a view of the Arrow buffer plus a null mask (no 32 MB copy at 4M recordings);
     several chunks: floats' copy with NaN. Both read the same values, NaN where nothing was recorded."""
-    from routegate.providers.recorded import _float_column, _masked
+    from routegate.providers.recorded import _masked
 
     values = [0.5, None, 1.0, None, 0.0, 0.25]
     one = pa.table({"quality": pa.array(values, pa.float64()).slice(1)})  # an offset too
     two = pa.table({"quality": pa.chunked_array([pa.array(values[1:3]), pa.array(values[3:])], pa.float64())})
-    view, nulls = _float_column(one, "quality")
-    copy, none = _float_column(two, "quality")
+    view, nulls = float_view(one.column("quality"))
+    copy, none = float_view(two.column("quality"))
     assert nulls is not None
     assert none is None
     assert not view.flags.owndata  # the Arrow buffer itself

@@ -10,7 +10,7 @@ dictionaries skips building 1M (or 4M) strings that would only be hashed back in
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ def as_labels(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
 
     A parquet reader gives one dictionary per row group; they are kept as they are (no string is
     decoded, no code copied): :func:`label_codes` and :func:`label_map` read each chunk through its
-    own dictionary. A column of plain strings is encoded.
+    own dictionary. A column of plain strings (or of values cast to strings) is encoded.
     """
     if isinstance(column, pa.Array):
         column = pa.chunked_array([column])
@@ -42,45 +42,41 @@ def _codes(labels: pa.DictionaryArray) -> np.ndarray:
     return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int32)
 
 
-def _chunks(column: pa.ChunkedArray | pa.Array) -> list[pa.DictionaryArray]:
-    chunks: list[pa.DictionaryArray] = as_labels(column).chunks
-    return chunks
+def _through_dictionaries(
+    column: pa.ChunkedArray | pa.Array, lookup: Callable[[list[str]], list[Any]], default: Any, dtype: Any
+) -> np.ndarray:
+    """Per row, ``lookup(values of its chunk's dictionary)[code]`` (null: ``default``), as ``dtype``: one
+    lookup table per chunk's few values, then one gather by code (a plain column is encoded first)."""
+    out = np.empty(len(column), dtype=dtype)
+    start = 0
+    for chunk in as_labels(column).chunks:
+        table = np.array([*lookup(chunk.dictionary.to_pylist()), default], dtype=dtype)
+        out[start : start + len(chunk)] = table[_codes(chunk)]  # code -1 (null) picks the trailing default
+        start += len(chunk)
+    return out
 
 
 def label_codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
     """(int32 code per row, -1 where null; the distinct values the codes index, in order of first
-    appearance in the chunks' dictionaries). One pass: each chunk's codes are translated through a
-    lookup table of its dictionary's few values."""
+    appearance in the chunks' dictionaries)."""
     values: dict[str, int] = {}
-    out = np.empty(len(column), dtype=np.int32)
-    start = 0
-    for chunk in _chunks(column):
-        names = chunk.dictionary.to_pylist()
-        lookup = np.array([values.setdefault(name, len(values)) for name in names] + [-1], dtype=np.int32)
-        out[start : start + len(chunk)] = lookup[_codes(chunk)]  # code -1 (null) picks the trailing -1
-        start += len(chunk)
-    return out, list(values)
+    codes = _through_dictionaries(
+        column, lambda names: [values.setdefault(n, len(values)) for n in names], -1, np.int32
+    )
+    return codes, list(values)
 
 
 def label_in(column: pa.ChunkedArray | pa.Array, values: Collection[str]) -> np.ndarray:
-    """Per row, whether the value is one of ``values`` (null: no). A label column is looked up in its
-    dictionary once and the answer gathered by code; a plain column takes ``pc.is_in``."""
+    """Per row, whether the value is one of ``values`` (null: no): each chunk's dictionary is looked up
+    once and the answer gathered by code."""
     return label_map(column, dict.fromkeys(values, True), False, dtype=bool)
 
 
 def label_map(
     column: pa.ChunkedArray | pa.Array, table: Mapping[str, Any], default: Any, *, dtype: type | np.dtype
 ) -> np.ndarray:
-    """Per row, ``table.get(value, default)`` (null: ``default``), as a numpy array of ``dtype``:
-    one lookup per value of each chunk's dictionary and one gather by code (a plain column is
-    encoded first)."""
-    out = np.empty(len(column), dtype=dtype)
-    start = 0
-    for chunk in _chunks(column):
-        lookup = np.array([table.get(name, default) for name in chunk.dictionary.to_pylist()] + [default], dtype=dtype)
-        out[start : start + len(chunk)] = lookup[_codes(chunk)]  # code -1 (null) picks the trailing default
-        start += len(chunk)
-    return out
+    """Per row, ``table.get(value, default)`` (null: ``default``), as a numpy array of ``dtype``."""
+    return _through_dictionaries(column, lambda names: [table.get(n, default) for n in names], default, dtype)
 
 
 def decoded(table: pa.Table) -> pa.Table:

@@ -302,11 +302,6 @@ def answer_groups(outcomes: ModelOutcomes) -> list[list[int]]:
     return groups
 
 
-def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """float64 numpy copy of a numeric column, null -> NaN."""
-    return float_values(column)
-
-
 def _mean(x: np.ndarray) -> float | None:
     x = x[np.isfinite(x)]
     return float(x.mean()) if x.size else None
@@ -391,7 +386,7 @@ def two_model_policy(ref: TwoModelReference, traces: pa.Table) -> dict[str, Any]
     """RouteLLM's block with where the run's policy sits (the only per-run part)."""
     q_weak, q_strong = ref.q_weak, ref.q_strong
     call_share, answer_share = _shares(traces, ref.strong_names)
-    q_policy = _mean(_floats(traces.column("quality")))
+    q_policy = _mean(float_values(traces.column("quality")))
     policy = {
         "quality": q_policy,
         "strong_call_share": call_share,
@@ -440,8 +435,8 @@ def multi_model_policy(ref: MultiModelReference, models: Sequence[str], traces: 
     """RouterBench's block with where the run's policy sits (the only per-run part)."""
     cost, quality, idx = ref.cost, ref.quality, ref.hull
     n = traces.num_rows
-    q_policy = _mean(_floats(traces.column("quality")))
-    c_policy = float(_floats(traces.column("cost_usd")).sum()) / n * 1000 if n else None
+    q_policy = _mean(float_values(traces.column("quality")))
+    c_policy = float(float_values(traces.column("cost_usd")).sum()) / n * 1000 if n else None
     at = hull_quality_at(cost[idx], quality[idx], c_policy) if c_policy is not None else None
     with_policy = (
         aiq(np.append(cost, c_policy), np.append(quality, q_policy))

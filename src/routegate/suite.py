@@ -227,17 +227,16 @@ class RecordingKeys:
 
     def _index(self, n_examples: int, models: tuple[str, ...]) -> np.ndarray:
         matrix = np.full((n_examples, len(models)), -1, dtype=np.int64)
+        starts = self.block_starts(n_examples, models)
+        if starts is not None:  # model j's recording of example i is row starts[j] + i
+            for j, start in enumerate(starts.tolist()):
+                if start >= 0:
+                    matrix[:, j] = np.arange(start, start + n_examples)
+            return matrix
         position = np.full(len(self.models) + 1, -1, dtype=np.int64)
         wanted = {m: j for j, m in enumerate(models)}
         for code, model in enumerate(self.models):
             position[code] = wanted.get(model, -1)
-        if self.in_blocks(n_examples):
-            # Model blocks (see ``_model_blocks``): block b holds one model's recordings in example order.
-            for b in range(self.model.size // n_examples):
-                j = position[self.model[b * n_examples]]
-                if j >= 0:
-                    matrix[:, j] = np.arange(b * n_examples, (b + 1) * n_examples)
-            return matrix
         column = position[self.model]  # code -1 (empty model) picks the trailing -1
         example = self.example_rows()
         keep = (example >= 0) & (column >= 0)
@@ -525,14 +524,10 @@ def _read_recordings(
     are reported first, and alone."""
     table, file, columns, digest = _read_table(path, display, "recordings", defer, pool)
     ids = examples.result()
-    if ids is None or not _typed(ids, "id", pa.string()):
+    if ids is None or "id" not in ids.column_names or ids.schema.field("id").type != pa.string():
         return table, file, columns, digest, None
     checked, keys, problems = check_recordings_keyed(table, ids, display, columns, pool)
     return checked, file, columns, digest, (keys, problems)
-
-
-def _typed(table: pa.Table, name: str, *kinds: pa.DataType) -> bool:
-    return name in table.column_names and table.schema.field(name).type in kinds
 
 
 def _deferrable(file: TableFile, table: Literal["examples", "recordings"]) -> set[str]:
@@ -601,12 +596,7 @@ def _conform(
         col = names.index(name)
         column = table.column(name)
         try:
-            if name not in labels:
-                column = column.cast(kind)
-            elif not (pa.types.is_dictionary(column.type) and column.type.value_type == kind):
-                column = as_labels(column.cast(kind))
-            else:
-                column = as_labels(column)
+            column = as_labels(column) if name in labels else column.cast(kind)  # a label's kind is string
             table = table.set_column(col, name, column)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             problems.append(

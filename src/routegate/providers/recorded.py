@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.arrowtake import take_rows
-from routegate.floats import float_values
+from routegate.floats import float_view
 from routegate.labels import label_map
 from routegate.policy import ERROR_KINDS
 from routegate.providers.base import MISSING, CallBatch, CallResult
@@ -42,26 +42,6 @@ def _masked(values: np.ndarray, nulls: np.ndarray | None, rows: np.ndarray | sli
 
 def _take_texts(recordings: pa.Table, rows: np.ndarray) -> pa.Array:
     return take_rows(recordings.column("response"), rows)
-
-
-def _float_column(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """A numeric column as (values, mask of its nulls or ``None``): a read-only view of the Arrow buffer
-    and the unpacked validity when the column is one float64 chunk (a null's slot holds no meaningful
-    value: every reader masks it), else a copy with NaN for null (``routegate.floats``) and no mask.
-    At 4M recordings the view saves 32 MB of fresh memory per column."""
-    column = table.column(name)
-    if column.num_chunks == 1 and column.type == pa.float64():
-        chunk = column.chunk(0)
-        validity, data = chunk.buffers()[:2]
-        if data is not None:
-            values = np.frombuffer(data, dtype=np.float64, count=chunk.offset + len(chunk))[chunk.offset :]
-            if not chunk.null_count:
-                return values, None
-            bits = np.unpackbits(
-                np.frombuffer(validity, dtype=np.uint8), count=chunk.offset + len(chunk), bitorder="little"
-            )
-            return values, bits[chunk.offset :] == 0
-    return float_values(column), None
 
 
 def _error_codes(errors: pa.ChunkedArray) -> np.ndarray:
@@ -116,8 +96,9 @@ class RecordedProvider:
     def from_tables(
         cls, examples: pa.Table, recordings: pa.Table, models: tuple[str, ...], *, rows: np.ndarray | None = None
     ) -> RecordedProvider:
-        confidence, confidence_null = _float_column(recordings, "confidence")
-        quality, quality_null = _float_column(recordings, "quality")
+        # Views of the Arrow buffers with a null mask (floats.float_view): no 32 MB copy per column.
+        confidence, confidence_null = float_view(recordings.column("confidence"))
+        quality, quality_null = float_view(recordings.column("quality"))
         return cls(
             rows=rows if rows is not None else recording_index(examples, recordings, models),
             error=_error_codes(recordings.column("error")),
