@@ -20,6 +20,7 @@ from routegate import __version__
 from routegate.errors import InputError, errors_only
 from routegate.memory import (
     claim_process,
+    claimed,
     heap_estimate,
     pause_gc_for_imports,
     prewarm_heap,
@@ -94,9 +95,14 @@ def _seed_option(func: F) -> F:
 def _start_batch(suite_paths: tuple[str, ...]) -> None:
     """The first step of a replaying command: pre-touch the heap its suites will want on a thread,
     and pause the cyclic GC while it imports its modules (``_load_suites`` resumes it; see
-    ``routegate.memory``)."""
+    ``routegate.memory``). In the console script's process, pyarrow's pandas probe is answered
+    without importing pandas (``routegate.arrowprobe``)."""
     prewarm_heap(heap_estimate(suite_paths))
     pause_gc_for_imports()
+    if claimed():
+        from routegate.arrowprobe import answer_pandas_probe
+
+        answer_pandas_probe()
 
 
 def _load_suites(paths: tuple[str, ...], policies: list[Any] | None = None) -> list[Any]:

@@ -166,6 +166,11 @@ def claim_process() -> None:
     _PROCESS["owned"] = True
 
 
+def claimed() -> bool:
+    """Whether ``claim_process`` ran: the process is the console script's."""
+    return _PROCESS["owned"]
+
+
 def pause_gc_for_imports() -> None:
     """Before a command's bulk imports, in a claimed process: the cyclic GC off (see above)."""
     if _PROCESS["owned"]:
