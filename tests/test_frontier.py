@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routegate.frontier import pareto_frontier, single_model_points, single_model_policy
+from routegate.frontier import p95, pareto_frontier, single_model_points, single_model_policy
 from routegate.pipeline import run_policy
 from routegate.policy import load_policy
+from routegate.stats import SORT_FROM
 from routegate.suite import load_suite
 from routegate.synth import write_synthetic_suite
 
@@ -48,3 +49,16 @@ def test_points_count_failed_calls_as_zero_quality(tmp_path: Path) -> None:
 def test_pareto_frontier() -> None:
     points = [(1.0, 0.5), (2.0, 0.4), (3.0, 0.9), (0.5, 0.2), (3.0, 0.8), (5.0, np.nan)]
     assert pareto_frontier(points) == [3, 0, 2]
+
+
+@pytest.mark.parametrize("n", [1, 2, 19, 20, 21, 1001, SORT_FROM - 1, SORT_FROM, 200_003])
+@pytest.mark.parametrize("special", [None, np.inf, np.nan])
+def test_p95_is_numpys_percentile_bit_for_bit(n: int, special: float | None) -> None:
+    """The points' p95 is ``np.percentile``'s float exactly, by partition or by sort, ties included; a
+    non-finite value (which a latency check would have refused) gives numpy's answer too."""
+    rng = np.random.default_rng(n)
+    values = np.round(rng.lognormal(6, 1, n), 1)  # rounded: many ties
+    if special is not None:
+        values[n // 2] = special
+    with np.errstate(invalid="ignore"):  # numpy's interpolation next to an inf: NaN, with a warning
+        assert np.array_equal(p95(values), float(np.percentile(values, 95)), equal_nan=True)

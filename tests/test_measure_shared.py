@@ -209,3 +209,27 @@ def test_a_gate_splits_its_comparison_without_changing_it() -> None:
     assert outcome.points == single_model_points(suites, cand, seed=0)
     assert verdict_json(outcome, GatesSpec())["single_models"] == outcome.points
     assert outcome.points  # the RouteLLM suites record both models in full
+
+
+def test_a_groups_state_counts_are_taken_once_and_shared() -> None:
+    """The summary's counts of a shared group are the ones a comparison then reads (same read-only
+    array), equal to a direct bincount; an unshared group is counted again; another tier list is its
+    own entry."""
+    t = traces(6000, 1)
+    cols = Columns(t)
+    groups = _slices(t)
+    measure(t, TIERS, ["task_type"], groups={"suite": {"s": np.arange(t.num_rows)}} | groups, cols=cols)
+    rows = next(iter(groups["task_type"].values()))
+    shared = cols.counts(rows, TIERS, share=True)
+    assert cols.counts(rows, TIERS, share=True) is shared
+    assert not shared.flags.writeable
+    expected = np.bincount(cols.states(TIERS)[rows], minlength=32 * (len(TIERS) + 1)).reshape(len(TIERS) + 1, 32)
+    assert np.array_equal(shared, expected)
+    copy = rows.copy()  # the same rows, another group object: counted again, not memoised
+    assert cols.counts(copy, TIERS, share=False) is not shared
+    assert np.array_equal(cols.counts(copy, TIERS, share=False), expected)
+    other = ("balanced", "fast")
+    assert np.array_equal(
+        cols.counts(rows, other, share=True).sum(axis=1),
+        [np.count_nonzero(cols.tier(other)[rows] == i) for i in (-1, 0, 1)],
+    )

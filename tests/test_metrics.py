@@ -24,11 +24,13 @@ from routegate.importers.alpacaeval import LINEUP
 from routegate.metrics import (
     ModelOutcomes,
     RouterCurve,
+    RunTotals,
     aiq,
     answer_groups,
     apgr,
     cpt,
     hull_quality_at,
+    literature,
     model_outcomes,
     oracle_curve,
     pgr,
@@ -229,6 +231,32 @@ def test_q_strong_and_weak_equal_single_model_runs(suites: dict[str, Suite], sin
         assert block["q_weak"] == pytest.approx(weak["metrics"]["by_suite"][name]["quality"]["mean"], abs=1e-12)
         assert weak["literature"][name]["policy"]["pgr"] == pytest.approx(0.0, abs=1e-12)
         assert weak["literature"][name]["policy"]["strong_call_share"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("policy", "names"),
+    [("baseline.yaml", ROUTELLM), ("alpacaeval/baseline.yaml", ("alpacaeval",))],
+    ids=["two-model", "multi-model"],
+)
+def test_literature_from_the_summary_is_literature_from_the_traces(
+    suites: dict[str, Suite], policy: str, names: tuple[str, ...]
+) -> None:
+    """A run's place in the literature blocks, read from its summary per suite (what a run does), is
+    exactly what the traces give, float for float, over several suites (rows gathered per suite)."""
+    result = run_policy(load_policy_at(POLICIES / policy), [suites[n] for n in names], RunOptions())
+    runs = [(r.suite, r.traces) for r in result.runs]
+    by_suite = result.summary["metrics"]["by_suite"]
+    catalog = result.policy.catalog
+    assert result.summary["literature"] == literature(runs, catalog, seed=RunOptions().seed)
+    for run in result.runs:
+        assert RunTotals.measured(by_suite[run.suite.name]) == RunTotals.of(run.traces)
+    unscored = run.traces.set_column(
+        run.traces.column_names.index("quality"), "quality", pa.nulls(run.traces.num_rows, pa.float64())
+    )
+    assert RunTotals.of(unscored).quality is None
+    assert RunTotals.measured(
+        {"n": 0, "quality": {"mean": float("nan")}, "cost_per_1k_usd": float("nan")}
+    ) == RunTotals(None, None)
 
 
 def test_no_gap_gives_none_not_nan(suites: dict[str, Suite]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from routegate.measure import LATENCY_QS, Columns, answered_by_tier, every_row, flag_count, state_counts
+from routegate.measure import LATENCY_QS, Columns, answered_by_tier, every_row, flag_count
 from routegate.pii import redact_text
 from routegate.pipeline import RunResult, describe_policy
 from routegate.stats import (
@@ -55,8 +55,8 @@ def _delta_block(b: Columns, c: Columns, rows: np.ndarray | slice, tiers: tuple[
         }
     base_cost = float(cb.sum()) / n * 1000 if n else float("nan")
     cand_cost = float(cc.sum()) / n * 1000 if n else float("nan")
-    counts_b = state_counts(b.states(tiers)[rows], len(tiers))
-    counts_c = state_counts(c.states(tiers)[rows], len(tiers))
+    counts_b = b.counts(rows, tiers, share=True)
+    counts_c = c.counts(rows, tiers, share=True)
     mix_b, mix_c = answered_by_tier(counts_b), answered_by_tier(counts_c)
     mix = {
         t: {

@@ -73,7 +73,7 @@ class Columns:
         self._flag: dict[str, np.ndarray] = {}
         self._tiers: dict[tuple[str, ...], np.ndarray] = {}
         self._states: dict[tuple[str, ...], np.ndarray] = {}
-        self._latency: dict[int, tuple[np.ndarray | None, OrderStatistics]] = {}
+        self._groups: dict[tuple[Any, ...], tuple[np.ndarray | None, Any]] = {}
         self._lock = threading.Lock()
 
     def flag(self, name: str) -> np.ndarray:
@@ -112,23 +112,46 @@ class Columns:
         return found
 
     def latency_order(self, rows: np.ndarray | slice, *, share: bool) -> OrderStatistics:
-        """Latency order statistics of a group (:func:`latency_ranks`), one partial sort per group.
+        """Latency order statistics of a group (:func:`latency_ranks`), one partial sort per group
+        (memoised as :meth:`_per_group` says)."""
+
+        def compute(whole: bool) -> OrderStatistics:
+            return OrderStatistics.of(self.latency if whole else self.latency[rows], latency_ranks)
+
+        order: OrderStatistics = self._per_group(("latency",), rows, compute, share=share)
+        return order
+
+    def counts(self, rows: np.ndarray | slice, tiers: tuple[str, ...], *, share: bool) -> np.ndarray:
+        """:func:`state_counts` of a group by ``tiers`` (read-only; memoised as :meth:`_per_group` says):
+        a gate's comparison reads the very counts both summaries took."""
+
+        def compute(whole: bool) -> np.ndarray:
+            counts = state_counts(self.states(tiers) if whole else self.states(tiers)[rows], len(tiers))
+            counts.setflags(write=False)
+            return counts
+
+        found: np.ndarray = self._per_group(("counts", tiers), rows, compute, share=share)
+        return found
+
+    def _per_group(self, what: tuple[Any, ...], rows: np.ndarray | slice, compute: Any, *, share: bool) -> Any:
+        """``compute(whole)`` for a group, memoised under ``what`` and the group.
 
         ``share``: memoise under the group's row-index array (``rows`` is kept alive with the result, so
         its id cannot be reused); the groups of a gate's ``Groups`` are the same objects in both
-        summaries and in the comparison. A group of every row is memoised once, whatever its key.
+        summaries and in the comparison. A group of every row (``whole``: its values in any order) is
+        memoised once, whatever its key.
         """
         whole = isinstance(rows, slice) or rows.size == self.n
-        key = -1 if whole else id(rows)
+        key = (*what, -1 if whole else id(rows))
         with self._lock:
-            found = self._latency.get(key)
+            found = self._groups.get(key)
         if found is not None:
             return found[1]
-        order = OrderStatistics.of(self.latency if whole else self.latency[rows], latency_ranks)
+        result = compute(whole)
         if share or whole:
             with self._lock:
-                self._latency[key] = (rows if isinstance(rows, np.ndarray) else None, order)
-        return order
+                self._groups[key] = (rows if isinstance(rows, np.ndarray) else None, result)
+        return result
 
 
 def state_counts(states: np.ndarray, n_tiers: int) -> np.ndarray:
@@ -151,7 +174,7 @@ def answered_by_tier(counts: np.ndarray) -> np.ndarray:
 
 def _metrics(c: Columns, rows: np.ndarray | slice, tiers: tuple[str, ...], seed: int, *, share: bool) -> Metrics:
     quality = mean_ci(c.quality[rows], seed=seed)
-    counts = state_counts(c.states(tiers)[rows], len(tiers))
+    counts = c.counts(rows, tiers, share=share)
     n = int(counts.sum())
     cost = float(c.cost[rows].sum())
     answered = answered_by_tier(counts)

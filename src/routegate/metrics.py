@@ -24,7 +24,8 @@ as a single-model replay) and places a run's traces among them. No I/O.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,6 +308,29 @@ def _mean(x: np.ndarray) -> float | None:
     return float(x.mean()) if x.size else None
 
 
+@dataclass(frozen=True)
+class RunTotals:
+    """Where a run sits on one suite: its mean scored quality and $ per 1k requests (``None``: nothing
+    scored, no request)."""
+
+    quality: float | None
+    cost_per_1k_usd: float | None
+
+    @classmethod
+    def of(cls, traces: pa.Table) -> RunTotals:
+        """From the run's traces on the suite."""
+        n = traces.num_rows
+        cost = float(float_values(traces.column("cost_usd")).sum()) / n * 1000 if n else None
+        return cls(_mean(float_values(traces.column("quality"))), cost)
+
+    @classmethod
+    def measured(cls, metrics: Mapping[str, Any]) -> RunTotals:
+        """From the run's summary of the suite (``measure``'s ``by_suite`` entry): the same floats as
+        :meth:`of`, which ``measure`` took with the same arithmetic on the same values, in the same order."""
+        mean = metrics["quality"]["mean"]
+        return cls(None if math.isnan(mean) else mean, metrics["cost_per_1k_usd"] if metrics["n"] else None)
+
+
 def _shares(traces: pa.Table, models: Sequence[str]) -> tuple[float, float]:
     """Share of requests that called any of ``models`` at least once, and share answered by one of them."""
     n = traces.num_rows
@@ -382,11 +406,12 @@ def two_model_reference(
     return TwoModelReference(head, tail, strong_names, q_weak, q_strong, rand, orac)
 
 
-def two_model_policy(ref: TwoModelReference, traces: pa.Table) -> dict[str, Any]:
-    """RouteLLM's block with where the run's policy sits (the only per-run part)."""
+def two_model_policy(ref: TwoModelReference, traces: pa.Table, totals: RunTotals | None = None) -> dict[str, Any]:
+    """RouteLLM's block with where the run's policy sits (the only per-run part; ``totals``: the run's,
+    when the caller has them)."""
     q_weak, q_strong = ref.q_weak, ref.q_strong
     call_share, answer_share = _shares(traces, ref.strong_names)
-    q_policy = _mean(float_values(traces.column("quality")))
+    q_policy = (totals or RunTotals.of(traces)).quality
     policy = {
         "quality": q_policy,
         "strong_call_share": call_share,
@@ -431,12 +456,14 @@ def multi_model_reference(outcomes: ModelOutcomes) -> MultiModelReference:
     return MultiModelReference(cost, quality, idx, points, aiq(cost, quality))
 
 
-def multi_model_policy(ref: MultiModelReference, models: Sequence[str], traces: pa.Table) -> dict[str, Any]:
-    """RouterBench's block with where the run's policy sits (the only per-run part)."""
+def multi_model_policy(
+    ref: MultiModelReference, models: Sequence[str], traces: pa.Table, totals: RunTotals | None = None
+) -> dict[str, Any]:
+    """RouterBench's block with where the run's policy sits (the only per-run part; ``totals``: the
+    run's, when the caller has them)."""
     cost, quality, idx = ref.cost, ref.quality, ref.hull
-    n = traces.num_rows
-    q_policy = _mean(float_values(traces.column("quality")))
-    c_policy = float(float_values(traces.column("cost_usd")).sum()) / n * 1000 if n else None
+    totals = totals or RunTotals.of(traces)
+    q_policy, c_policy = totals.quality, totals.cost_per_1k_usd
     at = hull_quality_at(cost[idx], quality[idx], c_policy) if c_policy is not None else None
     with_policy = (
         aiq(np.append(cost, c_policy), np.append(quality, q_policy))
@@ -465,7 +492,9 @@ def multi_model_block(outcomes: ModelOutcomes, traces: pa.Table) -> dict[str, An
     return multi_model_policy(multi_model_reference(outcomes), outcomes.models, traces)
 
 
-def literature_for_suite(suite: Suite, catalog: Catalog, traces: pa.Table, *, seed: int) -> dict[str, Any]:
+def literature_for_suite(
+    suite: Suite, catalog: Catalog, traces: pa.Table, *, seed: int, totals: RunTotals | None = None
+) -> dict[str, Any]:
     """The ``literature`` entry of one suite: RouteLLM metrics for two models, RouterBench for more.
 
     Everything but the policy's place depends on the suite, the catalog and the seed only: it is
@@ -480,10 +509,10 @@ def literature_for_suite(suite: Suite, catalog: Catalog, traces: pa.Table, *, se
             f"{key}:two:{seed}",
             lambda: two_model_reference(outcomes, groups, suite_traffic_draw(ids, seed, suite.memo), seed),
         )
-        return two_model_policy(two, traces)
+        return two_model_policy(two, traces, totals)
     if len(groups) > 2:
         multi = suite.memoised(key + ":multi", lambda: multi_model_reference(outcomes))
-        return multi_model_policy(multi, outcomes.models, traces)
+        return multi_model_policy(multi, outcomes.models, traces, totals)
     return {
         "kind": "none",
         "reason": f"{len(groups)} distinct fully recorded catalog model(s); the literature metrics need two or more",
@@ -491,6 +520,18 @@ def literature_for_suite(suite: Suite, catalog: Catalog, traces: pa.Table, *, se
     }
 
 
-def literature(runs: Sequence[tuple[Suite, pa.Table]], catalog: Catalog, *, seed: int) -> dict[str, Any]:
-    """``summary["literature"]``: one entry per suite, from the suite and the run's traces on it."""
-    return {suite.name: literature_for_suite(suite, catalog, traces, seed=seed) for suite, traces in runs}
+def literature(
+    runs: Sequence[tuple[Suite, pa.Table]],
+    catalog: Catalog,
+    *,
+    seed: int,
+    by_suite: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``summary["literature"]``: one entry per suite, from the suite and the run's traces on it
+    (``by_suite``: the run's summary per suite, ``measure``'s, whose totals it then reads)."""
+    return {
+        suite.name: literature_for_suite(
+            suite, catalog, traces, seed=seed, totals=RunTotals.measured(by_suite[suite.name]) if by_suite else None
+        )
+        for suite, traces in runs
+    }

@@ -227,7 +227,8 @@ def run_policy(
 
 def add_literature(result: RunResult, seed: int) -> RunResult:
     """``result`` with its summary's ``literature`` entry (RouteLLM / RouterBench metrics per suite)."""
-    block = literature([(r.suite, r.traces) for r in result.runs], result.policy.catalog, seed=seed)
+    runs = [(r.suite, r.traces) for r in result.runs]
+    block = literature(runs, result.policy.catalog, seed=seed, by_suite=result.summary["metrics"]["by_suite"])
     return dataclasses.replace(result, summary={**result.summary, "literature": block})
 
 
