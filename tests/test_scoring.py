@@ -42,7 +42,17 @@ def same(values: list[float], expected: list[float]) -> bool:
 
 def test_public_api_is_pinned() -> None:
     assert sorted(scoring.__all__) == sorted(
-        ["OptionsScorer", "Registry", "ScoreInput", "Scorer", "get_scorer", "needs_response", "score", "scorer_names"]
+        [
+            "OptionsScorer",
+            "Registry",
+            "ScoreInput",
+            "Scorer",
+            "get_scorer",
+            "needs_response",
+            "passes_recorded_quality",
+            "score",
+            "scorer_names",
+        ]
     )
 
 
@@ -58,6 +68,24 @@ def test_judge_passes_recorded_quality_through_and_null_is_nan() -> None:
     inp = ScoreInput(pa.array(["a", None, "c"]), None, pa.array([0.25, 0.5, None], pa.float64()))
     assert same(get_scorer("judge")(inp, {}).tolist(), [0.25, 0.5, math.nan])
     assert np.isnan(get_scorer("judge")(ScoreInput(pa.array(["a", "b"])), {})).all()
+
+
+@pytest.mark.parametrize("name", BUILTIN_NAMES)
+def test_only_judge_declares_it_passes_the_recorded_quality(name: str) -> None:
+    assert scoring.passes_recorded_quality(get_scorer(name)) is (name == "judge")
+
+
+def test_judges_scores_are_the_recorded_quality_bit_for_bit() -> None:
+    """What ``passes_recorded_quality`` promises, and the engine relies on: handing the NaN-for-none
+    column over as the scores gives what judge computes from it through Arrow, bit for bit."""
+    rng = np.random.default_rng(3)
+    recorded = rng.random(10_000)
+    recorded[rng.random(10_000) < 0.1] = np.nan
+    recorded[:3] = [0.0, 1.0, 5e-324]
+    inp = ScoreInput(pa.nulls(recorded.size, pa.string()), None, pa.array(recorded, pa.float64(), from_pandas=True))
+    scored = get_scorer("judge")(inp, {})
+    assert scored.dtype == np.float64
+    assert scored.tobytes() == recorded.tobytes()
 
 
 # --- exact_match ----------------------------------------------------------------------------------------

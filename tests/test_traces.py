@@ -80,3 +80,36 @@ def test_traces_of_several_suites_write_as_one_plain_table(tmp_path: Path) -> No
     back = pq.read_table(path)
     assert back.equals(for_file(result.traces))
     assert back.column("suite").to_pylist() == ["routellm-mtbench"] * 160 + ["alpacaeval"] * 805
+
+
+def test_a_recorded_quality_scorer_is_handed_the_column_directly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``passes_recorded_quality`` (judge), the engine takes the recorded quality as the scores
+    itself: the same floats, failures at 0 and unrecorded quality NaN, as scoring through Arrow gives;
+    so do the per-model outcomes of the literature metrics and the frontier."""
+    from routegate.metrics import model_outcomes
+    from routegate.scoring.judge import JudgeScorer
+    from routegate.traces import score_final_answers
+
+    folder: Path = write_synthetic_suite(tmp_path / "s", 3000, seed=5)
+    recordings = pq.read_table(folder / "recordings.parquet")
+    quality = recordings.column("quality").to_numpy()
+    unrecorded = np.random.default_rng(5).random(quality.size) < 0.1
+    column = pa.array(quality, pa.float64(), mask=unrecorded | np.isnan(quality))
+    pq.write_table(
+        recordings.set_column(recordings.column_names.index("quality"), "quality", column),
+        folder / "recordings.parquet",
+    )
+    policy = load_policy(str(folder / "policy.yaml"))
+    run = replay_suite(policy, load_suite(folder), RunOptions())
+    direct = score_final_answers(run.suite, run.replay)
+    outcomes = model_outcomes(load_suite(folder), policy.catalog)
+    assert np.isnan(direct).any()
+    assert run.replay.failed.any()
+    assert (direct[run.replay.failed] == 0).all()
+    monkeypatch.setattr(JudgeScorer, "passes_recorded_quality", False)
+    assert score_final_answers(run.suite, run.replay).tobytes() == direct.tobytes()
+    through_arrow = model_outcomes(load_suite(folder), policy.catalog)  # a fresh suite: nothing memoised
+    assert np.isnan(outcomes.quality).any()
+    assert through_arrow.quality.tobytes() == outcomes.quality.tobytes()

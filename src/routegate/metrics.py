@@ -39,7 +39,7 @@ from routegate.plan import suite_traffic_draw, traffic_draw
 from routegate.policy import canonical_sha256
 from routegate.providers.base import OK
 from routegate.providers.recorded import RecordedProvider
-from routegate.scoring import ScoreInput, get_scorer, needs_response
+from routegate.scoring import ScoreInput, get_scorer, needs_response, passes_recorded_quality
 from routegate.suite import Suite
 
 PGR_TARGETS: tuple[float, ...] = (0.5, 0.8)
@@ -268,6 +268,8 @@ def _score_model(
     """The suite's scorer on one model's recordings (``at``: its recording rows, request by request)."""
     scoring = suite.manifest.scoring
     scorer = get_scorer(scoring.scorer)
+    if passes_recorded_quality(scorer):
+        return pre_judged
     n = bad.size
     if needs_response(scorer):
         take = np.arange(at.start, at.stop) if isinstance(at, slice) else at

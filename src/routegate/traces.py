@@ -16,7 +16,7 @@ import pyarrow as pa
 from routegate.labels import decoded
 from routegate.providers.base import ERROR_NAMES
 from routegate.replay import Replay
-from routegate.scoring import ScoreInput, get_scorer, needs_response
+from routegate.scoring import ScoreInput, get_scorer, needs_response, passes_recorded_quality
 from routegate.suite import Suite
 from routegate.writer import write_parquet_atomic
 
@@ -25,6 +25,10 @@ def score_final_answers(suite: Suite, result: Replay) -> np.ndarray:
     """Quality in [0, 1] per request; 0 when the request failed; NaN when not scorable."""
     scoring = suite.manifest.scoring
     scorer = get_scorer(scoring.scorer)
+    if passes_recorded_quality(scorer):
+        recorded = result.final_recorded_quality()  # a new array, NaN where none was recorded
+        recorded[result.failed] = 0.0
+        return recorded
     n = len(result.final_attempt)
     inputs = ScoreInput(
         response=result.final_responses() if needs_response(scorer) else pa.nulls(n, pa.string()),

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from routegate.scoring.base import OptionsScorer, ScoreInput, Scorer, needs_response
+from routegate.scoring.base import OptionsScorer, ScoreInput, Scorer, needs_response, passes_recorded_quality
 from routegate.scoring.registry import Registry, get_scorer, scorer_names
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Scorer",
     "get_scorer",
     "needs_response",
+    "passes_recorded_quality",
     "score",
     "scorer_names",
 ]

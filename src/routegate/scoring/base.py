@@ -69,6 +69,14 @@ def needs_response(scorer: Scorer) -> bool:
     return bool(getattr(scorer, "reads_response", True))
 
 
+def passes_recorded_quality(scorer: Scorer) -> bool:
+    """Whether ``scorer`` scores every row with its recorded quality, unchanged (NaN where none was
+    recorded), whatever else the row holds. A scorer may declare ``passes_recorded_quality = True``
+    (``judge`` does); the engine then takes that column as the scores itself, with no round trip
+    through Arrow (``ScoreInput.recorded``) and back."""
+    return bool(getattr(scorer, "passes_recorded_quality", False))
+
+
 class NoOptions(Frozen):
     """A scorer that takes no options."""
 

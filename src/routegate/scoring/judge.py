@@ -16,6 +16,7 @@ class JudgeScorer(OptionsScorer[NoOptions]):
 
     options_model = NoOptions
     reads_response = False
+    passes_recorded_quality = True
 
     def score(self, inp: ScoreInput, options: NoOptions) -> np.ndarray:
         if inp.recorded is None:
