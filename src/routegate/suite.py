@@ -35,6 +35,7 @@ from routegate.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
 from routegate.schema import Frozen, pattern, validate_document
 from routegate.scoring import get_scorer
 from routegate.sources import resolve_inside
+from routegate.strbytes import string_keys
 from routegate.yamlsource import YamlDocument, parse_yaml
 
 SUITE_FILE = "suite.yaml"
@@ -820,14 +821,16 @@ def _fill_recordings(table: pa.Table) -> pa.Table:
 
 
 def _duplicate_strings(column: pa.ChunkedArray) -> np.ndarray:
-    """Mask of every value after its first occurrence; when all are distinct, one sort and one
-    comparison of neighbours (Arrow sorts 1M ids in ~35 ms; a hash pass takes ~5x that)."""
+    """Mask of every value after its first occurrence (a null counts as ""). When all are distinct,
+    as they should be, a 64-bit key per value proves it (``strbytes.string_keys``: distinct keys,
+    distinct values) after one numeric sort: ~15 ms for 1M ids, against ~43 ms for Arrow's sort of
+    the strings and ~5x that for a hash pass. Equal keys (a duplicate, or rarely two values whose
+    keys collide) take the exact path."""
     if len(column) <= 1:
         return np.zeros(len(column), dtype=bool)
-    if column.null_count <= 1:  # two nulls count as a repeat (of ""), which the comparison would miss
-        ordered = column.take(pc.sort_indices(column))
-        if not pc.any(pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))).as_py():
-            return np.zeros(len(column), dtype=bool)
+    keys = np.sort(string_keys(column.combine_chunks()))
+    if not (keys[1:] == keys[:-1]).any():
+        return np.zeros(len(column), dtype=bool)
     return _duplicates(pc.fill_null(column, "").to_numpy(zero_copy_only=False))
 
 
