@@ -447,7 +447,8 @@ class MultiModelReference:
 
 
 def multi_model_reference(outcomes: ModelOutcomes) -> MultiModelReference:
-    quality = np.array([_mean(q) if _mean(q) is not None else np.nan for q in outcomes.quality], dtype=np.float64)
+    means = [_mean(q) for q in outcomes.quality]
+    quality = np.array([np.nan if m is None else m for m in means], dtype=np.float64)
     cost = outcomes.cost.mean(axis=1) * 1000
     idx = upper_hull(cost, quality)
     on_hull = set(idx.tolist())
