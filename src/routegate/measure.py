@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +22,7 @@ from routegate.stats import DEFAULT_SEED, OrderStatistics, ci_ranks, mean_ci, pe
 from routegate.zeros import zeros
 
 Metrics = dict[str, Any]
+T = TypeVar("T")
 NO_VALUE = "(none)"
 """Group key of requests with no value in a slice column (e.g. from a suite that lacks the column)."""
 
@@ -120,8 +121,7 @@ class Columns:
         def compute(whole: bool) -> OrderStatistics:
             return OrderStatistics.of(self.latency if whole else self.latency[rows], latency_ranks)
 
-        order: OrderStatistics = self._per_group(("latency",), rows, compute, share=share)
-        return order
+        return self._per_group(("latency",), rows, compute, share=share)
 
     def counts(self, rows: np.ndarray | slice, tiers: tuple[str, ...], *, share: bool) -> np.ndarray:
         """:func:`state_counts` of a group by ``tiers`` (read-only; memoised as :meth:`_per_group` says):
@@ -132,10 +132,11 @@ class Columns:
             counts.setflags(write=False)
             return counts
 
-        found: np.ndarray = self._per_group(("counts", tiers), rows, compute, share=share)
-        return found
+        return self._per_group(("counts", tiers), rows, compute, share=share)
 
-    def _per_group(self, what: tuple[Any, ...], rows: np.ndarray | slice, compute: Any, *, share: bool) -> Any:
+    def _per_group(
+        self, what: tuple[Hashable, ...], rows: np.ndarray | slice, compute: Callable[[bool], T], *, share: bool
+    ) -> T:
         """``compute(whole)`` for a group, memoised under ``what`` and the group.
 
         ``share``: memoise under the group's row-index array (``rows`` is kept alive with the result, so
@@ -148,7 +149,7 @@ class Columns:
         with self._lock:
             found = self._groups.get(key)
         if found is not None:
-            return found[1]
+            return cast(T, found[1])
         result = compute(whole)
         if share or whole:
             with self._lock:
