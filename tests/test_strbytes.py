@@ -69,3 +69,23 @@ def test_bytes_at_reads_any_alignment(pos: int) -> None:
     assert int(bytes_at(words, np.array([pos]))[0]) == expected
     assert start.tolist() == [0]
     assert length.tolist() == [32]
+
+
+def test_a_null_is_an_empty_id_whatever_its_slot_holds() -> None:
+    """Arrow lets a null's slot hold bytes: the check still counts every null as "" (a repeat of
+    another null or of an empty id), as the exact comparison does."""
+    offsets = pa.array([0, 2, 4, 6], pa.int32())
+    data = pa.py_buffer(b"r1r2r3")
+    validity = pa.array([True, False, False]).buffers()[1]
+    ids = pa.StringArray.from_buffers(3, offsets.buffers()[1], data, validity, null_count=2)
+    assert ids.to_pylist() == ["r1", None, None]
+    assert _duplicate_strings(pa.chunked_array([ids])).tolist() == [False, False, True]
+    one = pa.StringArray.from_buffers(
+        2,
+        pa.array([0, 0, 2], pa.int32()).buffers()[1],
+        pa.py_buffer(b"zz"),
+        pa.array([True, False]).buffers()[1],
+        null_count=1,
+    )
+    assert one.to_pylist() == ["", None]
+    assert _duplicate_strings(pa.chunked_array([one])).tolist() == [False, True]

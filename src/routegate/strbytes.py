@@ -11,7 +11,8 @@ import pyarrow as pa
 def string_words(strings: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(words, start, length): the column's UTF-8 bytes as little-endian uint64 words, padded so that
     any 8 bytes can be read as two words (:func:`bytes_at`), and each string's first byte and its
-    length in bytes (int64; a null is an empty string)."""
+    length in bytes (int64). A null's bytes are whatever its slot holds (usually none: Arrow allows
+    any), so callers that care fill nulls first."""
     if strings.type not in (pa.string(), pa.large_string()):
         strings = strings.cast(pa.string())
     _, offset_buffer, data_buffer = strings.buffers()

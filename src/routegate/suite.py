@@ -828,10 +828,11 @@ def _duplicate_strings(column: pa.ChunkedArray) -> np.ndarray:
     keys collide) take the exact path."""
     if len(column) <= 1:
         return np.zeros(len(column), dtype=bool)
-    keys = np.sort(string_keys(column.combine_chunks()))
+    values = pc.fill_null(column, "") if column.null_count else column
+    keys = np.sort(string_keys(values.combine_chunks()))
     if not (keys[1:] == keys[:-1]).any():
         return np.zeros(len(column), dtype=bool)
-    return _duplicates(pc.fill_null(column, "").to_numpy(zero_copy_only=False))
+    return _duplicates(values.to_numpy(zero_copy_only=False))
 
 
 def _duplicates(values: np.ndarray) -> np.ndarray:
