@@ -736,10 +736,8 @@ def compiled_module_source() -> str:
 
 def compiled_is_current(module: ModuleType, source: str) -> bool:
     """Whether ``module`` was compiled from ``source`` by the installed Jinja2."""
-    sha256 = hashlib.sha256(source.encode()).hexdigest()
-    return getattr(module, "SOURCE_SHA256", None) == sha256 and getattr(module, "JINJA2_VERSION", None) == (
-        jinja2.__version__
-    )
+    recorded = (getattr(module, "SOURCE_SHA256", None), getattr(module, "JINJA2_VERSION", None))
+    return recorded == (hashlib.sha256(source.encode()).hexdigest(), jinja2.__version__)
 
 
 @functools.cache
