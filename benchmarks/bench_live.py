@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow as pa
 from httpx_aiohttp import AiohttpTransport
 
-from routegate.catalog import Catalog
-from routegate.policy import Fallback
+from routegate.load.catalog import Catalog
+from routegate.load.policy import Fallback
 from routegate.providers.live import LiveFactory, LiveOptions, LiveProvider
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "What is 2 + 2?"}]}

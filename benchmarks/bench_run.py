@@ -55,7 +55,7 @@ def suite_for(n: int) -> Path:
         pq.ParquetFile(folder / "examples.parquet").metadata.row_group(0).num_rows == min(n, ROW_GROUP_ROWS)
     )
     if not current:
-        from routegate.synth import write_synthetic_suite
+        from routegate.importers.synthetic import write_synthetic_suite
 
         print(f"generating {n:,} requests ...", flush=True)
         write_synthetic_suite(folder, n)

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from routegate.arrowtake import take_rows
+from routegate.arrow.take import take_rows
 
 
 @pytest.mark.parametrize("seed", range(4))

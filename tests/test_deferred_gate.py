@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from routegate.gates import GatesSpec
-from routegate.policy import load_policy
-from routegate.suite import load_suite
-from routegate.verdict import gate_policies, verdict_json
+from routegate.gate import gate_policies, verdict_json
+from routegate.gates.spec import GatesSpec
+from routegate.load.policy import load_policy
+from routegate.load.suite import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from routegate.importers.synthetic import write_synthetic_suite
+from routegate.load.policy import load_policy
+from routegate.load.suite import load_suite
 from routegate.pipeline import needs_detection, run_policy
-from routegate.policy import load_policy
-from routegate.suite import load_suite
-from routegate.synth import write_synthetic_suite
 
 
 def test_detection_only_when_it_can_change_the_replay(tmp_path: Path) -> None:

@@ -12,11 +12,11 @@ import pytest
 
 from routegate.drill import drill, drill_policy, resilience_gates
 from routegate.faults.scenario import Price, Scenario
-from routegate.gates import GatesSpec, ResilienceGates
+from routegate.gate import gate_policies, verdict_json
+from routegate.gates.spec import GatesSpec, ResilienceGates
+from routegate.load.policy import load_policy
+from routegate.load.suite import Suite, load_suite
 from routegate.pipeline import RunOptions, run_policy
-from routegate.policy import load_policy
-from routegate.suite import Suite, load_suite
-from routegate.verdict import gate_policies, verdict_json
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "policies" / "baseline.yaml"
@@ -63,8 +63,8 @@ def test_cascade_is_cheaper_but_collapses_under_a_rate_limit_storm(suites: list[
     assert storm["providers"]["together"]["injected"]["rate_limit"] == storm["failed"]
     assert not out.verdict.passed
     verdict = verdict_json(out, GatesSpec())
-    from routegate.gate_report import render_gate_markdown
-    from routegate.html_report import render_html
+    from routegate.report.gate_markdown import render_gate_markdown
+    from routegate.report.html import render_html
 
     md = render_gate_markdown(verdict)
     assert "Resilience" in md

@@ -16,11 +16,11 @@ import pytest
 from pydantic import ValidationError
 
 from conftest import default_recordings, example_row, policy_data, run_cli, write_project, write_suite
-from routegate.coverage import missing_pairs, needed_pairs, reachable_tiers
-from routegate.explain import describe_condition, explain_policy
-from routegate.plan import DEFAULT_RULE, match_condition, plan_tiers, traffic_draw
-from routegate.policy import Condition, PolicySpec, covers, load_policy
-from routegate.suite import load_suite
+from routegate.engine.coverage import missing_pairs, needed_pairs, reachable_tiers
+from routegate.engine.plan import DEFAULT_RULE, match_condition, plan_tiers, traffic_draw
+from routegate.load.policy import Condition, PolicySpec, covers, load_policy
+from routegate.load.suite import load_suite
+from routegate.report.explain import describe_condition, explain_policy
 
 TASKS = ["chat", "math", "code", "summarize"]
 STAKES = ["low", "normal", "high"]

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routegate.compare import extremes
+from routegate.stats.compare import extremes
 
 VALUES = st.lists(st.sampled_from([-1.0, -0.5, -0.0, 0.0, 0.25, 0.5, 1.0, float("nan"), float("inf")]), max_size=80)
 

@@ -8,15 +8,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from routegate.catalog import Catalog
 from routegate.errors import InputError
 from routegate.faults.builtin import builtin_scenarios
 from routegate.faults.injector import FaultInjector, call_draw, walk_breaker
 from routegate.faults.scenario import Arrival, Scenario, load_scenario, parse_scenario
-from routegate.policy import CircuitBreaker, Retry, load_catalog_source
+from routegate.load.catalog import Catalog
+from routegate.load.policy import CircuitBreaker, Retry, load_catalog_source
+from routegate.load.sources import parse_source
+from routegate.load.yamlsource import parse_yaml
 from routegate.providers.base import ERROR_CODES, OK, CallBatch, CallResult
-from routegate.sources import parse_source
-from routegate.yamlsource import parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("gpt-4-1106-preview", "mixtral-8x7b-instruct-v0.1")  # openai, together

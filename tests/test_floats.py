@@ -1,4 +1,4 @@
-"""``routegate.floats``: numeric Arrow columns as float64 numpy arrays, null as NaN (or a mask)."""
+"""``routegate.arrow.floats``: numeric Arrow columns as float64 numpy arrays, null as NaN (or a mask)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from routegate.floats import float_values, float_view
+from routegate.arrow.floats import float_values, float_view
 
 RNG = np.random.default_rng(0)
 CASES = {

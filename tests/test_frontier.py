@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routegate.frontier import p95, pareto_frontier, single_model_points, single_model_policy
+from routegate.importers.synthetic import write_synthetic_suite
+from routegate.load.policy import load_policy
+from routegate.load.suite import load_suite
 from routegate.pipeline import run_policy
-from routegate.policy import load_policy
-from routegate.stats import SORT_FROM
-from routegate.suite import load_suite
-from routegate.synth import write_synthetic_suite
+from routegate.stats.frontier import p95, pareto_frontier, single_model_points, single_model_policy
+from routegate.stats.intervals import SORT_FROM
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from routegate.errors import InputError
-from routegate.gates import GatesSpec, load_gates
-from routegate.junit import render_junit
+from routegate.gate import gate_policies
+from routegate.gates.spec import GatesSpec, load_gates
+from routegate.load.policy import load_policy
+from routegate.load.suite import load_suite
 from routegate.pipeline import RunOptions
-from routegate.policy import load_policy
-from routegate.stats import BOOTSTRAP_MAX_N, paired_mean_delta, paired_percentile_delta
-from routegate.suite import load_suite
-from routegate.verdict import gate_policies
+from routegate.report.junit import render_junit
+from routegate.stats.intervals import BOOTSTRAP_MAX_N, paired_mean_delta, paired_percentile_delta
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTEGATE = shutil.which("routegate") or str(Path(sys.executable).parent / "routegate")

@@ -10,7 +10,6 @@ real ``routegate gate`` run.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import re
@@ -24,15 +23,14 @@ from typing import Any
 
 import pytest
 
-import routegate.html_report as html_report
-from routegate.frontier import single_model_points
-from routegate.gates import GatesSpec
-from routegate.html_report import MAX_SLICE_ROWS, render_html
+from routegate.gate import gate_policies, verdict_json
+from routegate.gates.spec import GatesSpec
+from routegate.importers.synthetic import write_synthetic_suite
+from routegate.load.policy import load_policy
+from routegate.load.suite import load_suite
 from routegate.pipeline import RunOptions
-from routegate.policy import load_policy
-from routegate.suite import load_suite
-from routegate.synth import write_synthetic_suite
-from routegate.verdict import gate_policies, verdict_json
+from routegate.report.html import MAX_SLICE_ROWS, render_html
+from routegate.stats.frontier import single_model_points
 from routegate.writer import dumps_json
 
 ROUTEGATE = shutil.which("routegate") or str(Path(sys.executable).parent / "routegate")
@@ -227,44 +225,6 @@ def test_same_verdict_gives_same_bytes_before_and_after_json(verdict: dict[str, 
     stamped = render_html(verdict, policy_diff="--- a\n+++ b\n", generated_at="2030-01-02 03:04 UTC")
     assert "Generated at 2030-01-02 03:04 UTC." in stamped
     assert re.sub(r"<div>Generated at [^<]*</div>\n?", "", stamped) == first
-
-
-def test_the_compiled_template_is_current() -> None:
-    """``routegate/report_template.py`` is the template as Jinja compiles it: regenerate it with
-    ``python -m routegate.html_report`` after editing the template (it is not used while stale)."""
-    import jinja2
-
-    import routegate.report_template as compiled
-
-    source, _ = html_report._template_source(html_report._environment())
-    assert hashlib.sha256(source.encode()).hexdigest() == compiled.SOURCE_SHA256, "run: python -m routegate.html_report"
-    # Another Jinja2 than the one it was compiled with (a newer release in CI) only means it is not
-    # used there; with the same one, it must be exactly what Jinja compiles now.
-    if jinja2.__version__ == compiled.JINJA2_VERSION:
-        assert Path(compiled.__file__).read_text() == html_report.compiled_module_source()
-
-
-def test_the_compiled_template_renders_what_the_source_renders(
-    verdict: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The page from the compiled module is the page from the template compiled now, byte for byte;
-    a stale module (another template, another Jinja2) is not used."""
-    html_report._template.cache_clear()
-    fast = html_report._template()
-    assert fast.filename is not None
-    assert fast.filename.endswith("report_template.py")
-    page = render_html(verdict)
-    import routegate.report_template as compiled
-
-    monkeypatch.setattr(compiled, "SOURCE_SHA256", "0" * 64)
-    html_report._template.cache_clear()
-    try:
-        slow = html_report._template()
-        assert slow.filename is not None
-        assert slow.filename.endswith("report.html.j2")
-        assert render_html(verdict) == page
-    finally:
-        html_report._template.cache_clear()
 
 
 def test_page_is_self_contained(verdict: dict[str, Any]) -> None:

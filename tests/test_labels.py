@@ -1,4 +1,4 @@
-"""Label columns (``routegate.labels``): dictionary-encoded from the parquet file onwards, the same
+"""Label columns (``routegate.arrow.labels``): dictionary-encoded from the parquet file onwards, the same
 values, rules, join keys and results as plain strings, whatever the order of a file's dictionaries."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import default_examples, default_recordings, example_row, write_suite
+from routegate.arrow.labels import LABEL, as_labels, decoded, label_codes, label_in, label_map
 from routegate.errors import InputError
-from routegate.labels import LABEL, as_labels, decoded, label_codes, label_in, label_map
-from routegate.suite import LABEL_COLUMNS, load_suite
-from routegate.synth import write_synthetic_suite
+from routegate.importers.synthetic import write_synthetic_suite
+from routegate.load.suite import LABEL_COLUMNS, load_suite
 
 ROUTEGATE = shutil.which("routegate") or str(Path(sys.executable).parent / "routegate")
 

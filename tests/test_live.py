@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from routegate.catalog import Catalog
-from routegate.policy import CircuitBreaker, Fallback, Retry
+from routegate.load.catalog import Catalog
+from routegate.load.policy import CircuitBreaker, Fallback, Retry
 from routegate.providers.base import CallBatch
 from routegate.providers.live import LiveFactory, LiveOptions, LiveProvider, Outcome, parse_retry_after
 

@@ -21,11 +21,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import dump_yaml, routegate_exe
+from routegate.load.policy import load_policy
+from routegate.load.suite import load_suite
 from routegate.pipeline import RunOptions, run_policy
-from routegate.policy import load_policy
 from routegate.providers.live import LiveFactory, LiveOptions
-from routegate.record import SCHEMA, merge, outcome_row
-from routegate.suite import load_suite
+from routegate.providers.record import SCHEMA, merge, outcome_row
 
 GGUF = os.environ.get("ROUTEGATE_LIVE_GGUF")
 pytestmark = pytest.mark.skipif(not GGUF, reason="set ROUTEGATE_LIVE_GGUF (nox -s live)")

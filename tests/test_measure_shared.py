@@ -10,11 +10,12 @@ import pyarrow as pa
 import pytest
 
 from routegate import pipeline
-from routegate.compare import _latency_deltas
-from routegate.gates import GatesSpec
-from routegate.measure import LATENCY_QS, Columns, group_rows, latency_ranks, measure, slice_groups
-from routegate.policy import load_policy
-from routegate.stats import (
+from routegate.gate import gate_policies
+from routegate.gates.spec import GatesSpec
+from routegate.load.policy import load_policy
+from routegate.load.suite import load_suite
+from routegate.stats.compare import _latency_deltas
+from routegate.stats.intervals import (
     BOOTSTRAP_MAX_N,
     SORT_FROM,
     OrderStatistics,
@@ -25,8 +26,7 @@ from routegate.stats import (
     percentiles_from,
     percentiles_with_ci,
 )
-from routegate.suite import load_suite
-from routegate.verdict import gate_policies
+from routegate.stats.measure import LATENCY_QS, Columns, group_rows, latency_ranks, measure, slice_groups
 
 TIERS = ("fast", "balanced", "reasoning")
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,9 +190,9 @@ def test_a_gate_splits_its_comparison_without_changing_it() -> None:
     """A gate computes the paired deltas on one thread (``compare_runs(examples=False)``) and the
     notable examples and literature metrics on the other: the same comparison and summaries as
     computing them in one go; its single-model points are the frontier's."""
-    from routegate.compare import compare_runs, notable_examples
-    from routegate.frontier import single_model_points
-    from routegate.verdict import verdict_json
+    from routegate.gate import verdict_json
+    from routegate.stats.compare import compare_runs, notable_examples
+    from routegate.stats.frontier import single_model_points
     from routegate.writer import dumps_json
 
     suites = [load_suite(ROOT / "eval_suites" / name) for name in ("routellm-mtbench", "routellm-gsm8k")]

@@ -19,9 +19,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from routegate.gates import GatesSpec
+from routegate.engine.plan import traffic_draw
+from routegate.gate import gate_policies, verdict_json
+from routegate.gates.spec import GatesSpec
 from routegate.importers.alpacaeval import LINEUP
-from routegate.metrics import (
+from routegate.load.policy import Policy, load_policy
+from routegate.load.suite import Suite, load_suite
+from routegate.pipeline import RunOptions, run_policy
+from routegate.providers.recorded import recording_index
+from routegate.report.run_markdown import render_run_markdown
+from routegate.stats.literature import (
     ModelOutcomes,
     RouterCurve,
     RunTotals,
@@ -39,13 +46,6 @@ from routegate.metrics import (
     ranked_curve,
     upper_hull,
 )
-from routegate.pipeline import RunOptions, run_policy
-from routegate.plan import traffic_draw
-from routegate.policy import Policy, load_policy
-from routegate.providers.recorded import recording_index
-from routegate.run_report import render_run_markdown
-from routegate.suite import Suite, load_suite
-from routegate.verdict import gate_policies, verdict_json
 from routegate.writer import dumps_json
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,15 +12,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-import routegate.metrics as metrics
-from routegate.catalog import Catalog
-from routegate.metrics import literature, model_outcomes
+import routegate.stats.literature as metrics
+from routegate.importers.synthetic import write_synthetic_suite
+from routegate.load.catalog import Catalog
+from routegate.load.policy import load_policy
+from routegate.load.suite import Suite, load_suite
 from routegate.pipeline import RunOptions, replay_suite
-from routegate.policy import load_policy
 from routegate.providers.base import OK
 from routegate.providers.recorded import RecordedProvider
-from routegate.suite import Suite, load_suite
-from routegate.synth import write_synthetic_suite
+from routegate.stats.literature import literature, model_outcomes
 
 ROOT = Path(__file__).resolve().parents[1]
 

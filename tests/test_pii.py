@@ -11,7 +11,9 @@ import pyarrow as pa
 import pytest
 
 from conftest import example_row, recording_row, write_project, write_suite
-from routegate.explain import describe_condition
+from routegate.engine.plan import plan_tiers
+from routegate.load.policy import Condition, PiiKind, load_policy
+from routegate.load.suite import load_suite
 from routegate.pii import (
     ALL_KINDS,
     KINDS,
@@ -23,9 +25,7 @@ from routegate.pii import (
 )
 from routegate.pii.patterns import iban_ok, luhn_ok, ssn_ok
 from routegate.pipeline import run_policy
-from routegate.plan import plan_tiers
-from routegate.policy import Condition, PiiKind, load_policy
-from routegate.suite import load_suite
+from routegate.report.explain import describe_condition
 
 POSITIVE: list[tuple[str, str]] = [
     ("email", "write to jane.doe+work@example.co.uk please"),

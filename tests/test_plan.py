@@ -12,12 +12,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-import routegate.plan as plan_module
-from routegate.memo import Memo
-from routegate.plan import plan_tiers, suite_traffic_draw, traffic_draw
-from routegate.policy import PolicySpec, load_policy
-from routegate.suite import Suite, load_suite
-from routegate.synth import write_synthetic_suite
+import routegate.engine.plan as plan_module
+from routegate.arrow.memo import Memo
+from routegate.engine.plan import plan_tiers, suite_traffic_draw, traffic_draw
+from routegate.importers.synthetic import write_synthetic_suite
+from routegate.load.policy import PolicySpec, load_policy
+from routegate.load.suite import Suite, load_suite
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_parallel_plans_hash_the_ids_once(synthetic: tuple[Suite, PolicySpec], m
 
 
 def test_importing_the_planner_does_not_import_pandas() -> None:
-    code = "import sys, routegate.plan; sys.exit('pandas' in sys.modules)"
+    code = "import sys, routegate.engine.plan; sys.exit('pandas' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import catalog_data, dump_yaml, policy_data, run_cli, write_catalog, write_policy, write_project
 from routegate.errors import InputError
-from routegate.policy import PolicySpec, canonical_sha256, load_catalog_source, load_policy
-from routegate.sources import Source, parse_source
+from routegate.load.policy import PolicySpec, canonical_sha256, load_catalog_source, load_policy
+from routegate.load.sources import Source, parse_source
 
 # The same policy, written twice by different hands.
 BLOCK = """\

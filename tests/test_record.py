@@ -16,11 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import example_row, routegate_exe, write_catalog, write_policy, write_suite
+from routegate.load.policy import load_policy
+from routegate.load.suite import load_suite
 from routegate.pipeline import RunOptions, run_policy
-from routegate.policy import load_policy
 from routegate.providers.live import LiveFactory
-from routegate.record import JOURNAL, SCHEMA, merge
-from routegate.suite import load_suite
+from routegate.providers.record import JOURNAL, SCHEMA, merge
 
 CANARY = "sk-canary-RG-d41d8cd98f00b204"
 
@@ -86,7 +86,7 @@ def test_live_run_replays_to_the_same_numbers(tmp_path: Path, server: int, monke
 
 
 def _row(example_id: str, model: str, out: object) -> dict[str, object]:
-    from routegate.record import outcome_row
+    from routegate.providers.record import outcome_row
 
     return outcome_row(example_id, model, out)  # type: ignore[arg-type]
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from routegate.suite import RecordingKeys
+from routegate.load.suite import RecordingKeys
 
 
 def tables(rec_rows: list[tuple[str | None, str | None]]) -> tuple[pa.Table, pa.Table]:
@@ -105,7 +105,7 @@ def test_layouts_that_are_not_model_blocks_take_the_hash_join(change: str) -> No
 
 
 def test_in_model_blocks_orders_any_layout_into_blocks() -> None:
-    from routegate.suite import in_model_blocks
+    from routegate.load.suite import in_model_blocks
 
     ids = [f"e{i}" for i in range(5)]
     examples = pa.table({"id": pa.array(ids)})
@@ -155,10 +155,10 @@ def test_block_starts_locate_each_models_block_and_only_in_model_blocks() -> Non
 def test_the_recorded_provider_answers_the_same_from_block_starts_and_from_the_index(tmp_path: Path) -> None:
     """A suite whose recordings are in model blocks and the same recordings shuffled (so joined by the
     index matrix): every call, recorded or missing, gets the same answer."""
+    from routegate.importers.synthetic import write_synthetic_suite
+    from routegate.load.suite import load_suite
     from routegate.providers.base import CallBatch
     from routegate.providers.recorded import RecordedProvider
-    from routegate.suite import load_suite
-    from routegate.synth import write_synthetic_suite
 
     blocks = write_synthetic_suite(tmp_path / "blocks", 500, seed=3)
     shuffled = tmp_path / "shuffled"

@@ -8,11 +8,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from routegate.catalog import Catalog
-from routegate.memo import Memo
-from routegate.policy import PolicySpec
+from routegate.arrow.memo import Memo
+from routegate.engine.replay import Replay, policy_models, replay
+from routegate.load.catalog import Catalog
+from routegate.load.policy import PolicySpec
 from routegate.providers import ERROR_NAMES, RecordedProvider
-from routegate.replay import Replay, policy_models, replay
 
 CATALOG = Catalog.model_validate(
     {

@@ -9,9 +9,9 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from routegate.engine.replay import policy_models, replay
 from routegate.providers.base import calls_are_independent
 from routegate.providers.recorded import RecordedProvider
-from routegate.replay import policy_models, replay
 from test_replay import CATALOG, examples, policy, recordings, run
 
 MODELS = ("cheap", "backup", "big")

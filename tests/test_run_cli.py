@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from routegate.synth import write_synthetic_suite
+from routegate.importers.synthetic import write_synthetic_suite
 
 ROUTEGATE = shutil.which("routegate") or str(Path(sys.executable).parent / "routegate")
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import routegate.strbytes as strbytes
-from routegate.strbytes import bytes_at, string_keys, string_words
-from routegate.suite import _duplicate_strings
+import routegate.arrow.strbytes as strbytes
+from routegate.arrow.strbytes import bytes_at, string_keys, string_words
+from routegate.load.suite import _duplicate_strings
 
 
 def _reference_duplicates(values: list[str | None]) -> list[bool]:

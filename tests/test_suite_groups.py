@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routegate.measure import slice_groups
+from routegate.load.policy import load_policy
+from routegate.load.suite import load_suite
 from routegate.pipeline import RunOptions, run_policy, suite_groups
-from routegate.policy import load_policy
-from routegate.suite import load_suite
+from routegate.stats.measure import slice_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 

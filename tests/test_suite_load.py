@@ -20,7 +20,7 @@ from conftest import (
     write_suite,
 )
 from routegate.errors import InputError
-from routegate.suite import estimate_tokens, load_suite, message_text, suite_sha256
+from routegate.load.suite import estimate_tokens, load_suite, message_text, suite_sha256
 
 
 def _messages(*contents: str) -> list[dict[str, str]]:
@@ -120,7 +120,7 @@ def test_sha256_definition(suite_dir: Path) -> None:
     import hashlib
     import json
 
-    from routegate.policy import canonical_sha256
+    from routegate.load.policy import canonical_sha256
 
     suite = load_suite(suite_dir)
     parts = {
@@ -327,9 +327,9 @@ def test_text_columns_are_read_on_demand_from_the_same_file(
     tmp_path: Path, batch_rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """messages and response stay on disk until asked; whole, by rows, or per row group they match an eager load."""
-    import routegate.suite
+    import routegate.load.suite
 
-    monkeypatch.setattr(routegate.suite, "TAKE_BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(routegate.load.suite, "TAKE_BATCH_ROWS", batch_rows)
     examples = [example_row(i, input_tokens=10 + i, messages=_messages(f"prompt {i}", f"turn {i}")) for i in range(40)]
     recordings = default_recordings(examples, ["gpt-small", "claude-mid"])
     for i, row in enumerate(recordings):
@@ -378,7 +378,7 @@ def test_messages_load_eagerly_unless_statistics_prove_them_present(tmp_path: Pa
 @pytest.mark.parametrize("kind", ["float64", "int64", "float32"])
 def test_value_bounds_agree_with_arrows_min_max(kind: str) -> None:
     """The numpy reduction behind the range checks: nulls and NaN skipped, NaN when every value is NaN."""
-    from routegate.suite import _bounds
+    from routegate.load.suite import _bounds
 
     rng = np.random.default_rng(7)
     cases: list[list[object]] = [[None, None], [float("nan"), None], [1, None, 3], [-2, 5], []]

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from routegate.engine.traces import for_file, models_tried, write_traces
+from routegate.importers.synthetic import write_synthetic_suite
+from routegate.load.policy import load_policy
+from routegate.load.suite import load_suite
 from routegate.pipeline import RunOptions, SuiteRun, replay_suite, run_policy
-from routegate.policy import load_policy
-from routegate.suite import load_suite
-from routegate.synth import write_synthetic_suite
-from routegate.traces import for_file, models_tried, write_traces
 
 
 @pytest.fixture(scope="module", params=["policy.yaml", "candidate.yaml"])
@@ -88,9 +88,9 @@ def test_a_recorded_quality_scorer_is_handed_the_column_directly(
     """With ``passes_recorded_quality`` (judge), the engine takes the recorded quality as the scores
     itself: the same floats, failures at 0 and unrecorded quality NaN, as scoring through Arrow gives;
     so do the per-model outcomes of the literature metrics and the frontier."""
-    from routegate.metrics import model_outcomes
+    from routegate.engine.traces import score_final_answers
     from routegate.scoring.judge import JudgeScorer
-    from routegate.traces import score_final_answers
+    from routegate.stats.literature import model_outcomes
 
     folder: Path = write_synthetic_suite(tmp_path / "s", 3000, seed=5)
     recordings = pq.read_table(folder / "recordings.parquet")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from routegate.errors import InputError, Problem
-from routegate.yamlsource import parse_yaml
+from routegate.load.yamlsource import parse_yaml
 
 TEXT = """\
 name: demo
@@ -165,7 +165,7 @@ def test_dates_and_numbers_are_typed() -> None:
 def test_loader_is_never_the_unsafe_one() -> None:
     import inspect
 
-    import routegate.yamlsource as module
+    import routegate.load.yamlsource as module
 
     source = inspect.getsource(module)
     assert "SafeLoader" in source

@@ -18,17 +18,6 @@ import click
 
 from routegate import __version__
 from routegate.errors import InputError, errors_only
-from routegate.memory import (
-    claim_process,
-    claimed,
-    heap_estimate,
-    pause_gc_for_imports,
-    prewarm_heap,
-    resume_gc_after_imports,
-    tune_for_batch,
-)
-
-tune_for_batch()  # before NumPy is imported: see routegate/memory.py
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,25 +81,11 @@ def _seed_option(func: F) -> F:
     )(func)
 
 
-def _start_batch(suite_paths: tuple[str, ...]) -> None:
-    """The first step of a replaying command: pre-touch the heap its suites will want on a thread,
-    and pause the cyclic GC while it imports its modules (``_load_suites`` resumes it; see
-    ``routegate.memory``). In the console script's process, pyarrow's pandas probe is answered
-    without importing pandas (``routegate.arrowprobe``)."""
-    prewarm_heap(heap_estimate(suite_paths))
-    pause_gc_for_imports()
-    if claimed():
-        from routegate.arrowprobe import answer_pandas_probe
-
-        answer_pandas_probe()
-
-
 def _load_suites(paths: tuple[str, ...], policies: list[Any] | None = None) -> list[Any]:
     """Load every suite once; the same suite twice is bad input. ``policies``: planned over each suite
     while it loads (``pipeline.plan_while_loading``)."""
-    resume_gc_after_imports()  # the command's imports are done
+    from routegate.load.suite import load_suite
     from routegate.pipeline import plan_while_loading
-    from routegate.suite import load_suite
 
     prepare = plan_while_loading(policies) if policies else None
     suites = [load_suite(p, prepare=prepare) for p in paths]
@@ -136,10 +111,8 @@ def entry() -> None:
     the teardown would add is freeing a replay's objects and arrays one by one, ~0.1 s at 1M
     requests (docs/performance.md), for an OS that takes the whole address space back at once.
     The exit code is the one ``sys.exit`` would give; stdout and stderr are flushed first.
-    Another exception propagates as usual (a traceback and the normal teardown). The process is
-    the command's alone, so the start-up tuning of ``routegate.memory`` applies (``claim_process``).
+    Another exception propagates as usual (a traceback and the normal teardown).
     """
-    claim_process()
     try:
         main()
         code = EXIT_OK
@@ -173,7 +146,7 @@ def main() -> None:
 @_report_input_errors
 def validate(paths: tuple[str, ...], strict: bool) -> None:
     """Check policies, catalogs and suites (files or folders; git:REF:path for policies)."""
-    from routegate.validate import validate_paths
+    from routegate.load.validate import validate_paths
 
     checked, problems = validate_paths(paths)
     for problem in problems:
@@ -192,8 +165,8 @@ def validate(paths: tuple[str, ...], strict: bool) -> None:
 @_report_input_errors
 def explain(policy: str) -> None:
     """Print POLICY as Markdown a product owner can read."""
-    from routegate.explain import explain_policy
-    from routegate.policy import load_policy
+    from routegate.load.policy import load_policy
+    from routegate.report.explain import explain_policy
 
     click.echo(explain_policy(load_policy(policy)), nl=False)
     click.echo()
@@ -209,9 +182,9 @@ def coverage(policy: str, suite: str, limit: int) -> None:
 
     Exit 0 when every pair is recorded, 1 when some are missing.
     """
-    from routegate.coverage import missing_pairs, needed_pairs
-    from routegate.policy import load_policy
-    from routegate.suite import load_suite
+    from routegate.engine.coverage import missing_pairs, needed_pairs
+    from routegate.load.policy import load_policy
+    from routegate.load.suite import load_suite
 
     loaded_policy = load_policy(policy)
     loaded_suite = load_suite(suite, defer=False)  # unlabelled requests need their messages for PII detection
@@ -278,15 +251,14 @@ def run(
 
     With --scenario, also drill each fault scenario: resilience.json, resilience.md (and its section in summary.md).
     """
-    _start_batch(suite_paths)  # first: before the modules below import
     from concurrent.futures import Future, ThreadPoolExecutor
     from pathlib import Path
 
+    from routegate.engine.traces import write_traces
+    from routegate.load.policy import load_policy
     from routegate.pipeline import RunOptions, run_policy
-    from routegate.policy import load_policy
-    from routegate.run_report import render_run_markdown
-    from routegate.stats import DEFAULT_SEED
-    from routegate.traces import write_traces
+    from routegate.report.run_markdown import render_run_markdown
+    from routegate.stats.intervals import DEFAULT_SEED
     from routegate.writer import write_json_atomic, write_text_atomic
 
     policy = load_policy(policy_spec)
@@ -372,13 +344,12 @@ def drill(
 
     Exit 0, or 1 when --gates is given and a resilience gate fails; 2 on bad input.
     """
-    _start_batch(suite_paths)  # first: before the modules below import
     from pathlib import Path
 
     from routegate.drill import privacy_under_faults, resilience_gates
-    from routegate.gates import load_gates
+    from routegate.gates.spec import load_gates
+    from routegate.load.policy import load_policy
     from routegate.pipeline import RunOptions, run_policy
-    from routegate.policy import load_policy
 
     policy = load_policy(policy_spec)
     scenarios = _parse_scenarios(scenario_args, [policy])
@@ -404,7 +375,7 @@ def drill(
 
 
 def _policy_text(spec: str) -> str:
-    from routegate.sources import parse_source
+    from routegate.load.sources import parse_source
 
     return parse_source(spec).read_text()
 
@@ -439,20 +410,19 @@ def gate(
     Writes report.html, summary.md, verdict.json and junit.xml. Exit 0 when every
     gate passes, 1 when one fails, 2 on bad input.
     """
-    _start_batch(suite_paths)  # first: before the modules below import
     import datetime as dt
     import difflib
     from pathlib import Path
 
-    from routegate.gate_report import render_gate_markdown
-    from routegate.gates import load_gates
-    from routegate.html_report import render_html
-    from routegate.junit import render_junit
+    from routegate.engine.traces import write_traces
+    from routegate.gate import gate_policies, verdict_json
+    from routegate.gates.spec import load_gates
+    from routegate.load.policy import load_policy
     from routegate.pipeline import RunOptions
-    from routegate.policy import load_policy
-    from routegate.stats import DEFAULT_SEED
-    from routegate.traces import write_traces
-    from routegate.verdict import gate_policies, verdict_json
+    from routegate.report.gate_markdown import render_gate_markdown
+    from routegate.report.html import render_html
+    from routegate.report.junit import render_junit
+    from routegate.stats.intervals import DEFAULT_SEED
     from routegate.writer import dumps_json, write_text_atomic
 
     baseline = load_policy(baseline_spec)
@@ -533,11 +503,11 @@ def record(
     batch_size: int,
 ) -> None:
     """Fill a suite's recordings by calling live providers (resumable: re-run after a kill)."""
-    from routegate.policy import Retry, load_catalog_source
+    from routegate.load.policy import Retry, load_catalog_source
+    from routegate.load.sources import parse_source
+    from routegate.load.suite import load_suite
     from routegate.providers.live import LiveOptions
-    from routegate.record import record_suite
-    from routegate.sources import parse_source
-    from routegate.suite import load_suite
+    from routegate.providers.record import record_suite
 
     models = [m.strip() for arg in model_args for m in arg.split(",") if m.strip()]
     catalog, _ = load_catalog_source(parse_source(catalog_path))

@@ -21,18 +21,18 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from routegate.catalog import Catalog
+from routegate.engine.replay import FALLBACK
 from routegate.errors import InputError
 from routegate.faults.builtin import BUILTIN, builtin_scenarios
 from routegate.faults.injector import FaultInjector, FaultStats
 from routegate.faults.scenario import Scenario, load_scenario
-from routegate.gates import GateResult, ResilienceGates, privacy_gate
-from routegate.mdtext import md_cell, md_code, md_table
+from routegate.gates.spec import GateResult, ResilienceGates, privacy_gate
+from routegate.load.catalog import Catalog
+from routegate.load.policy import Policy
+from routegate.load.suite import Suite
 from routegate.pipeline import RunOptions, RunResult, SuiteRun, replay_suite
-from routegate.policy import Policy
 from routegate.providers.base import Provider
-from routegate.replay import FALLBACK
-from routegate.suite import Suite
+from routegate.report.mdtext import md_cell, md_code, md_table
 
 RESILIENCE_SCHEMA = 1
 

@@ -17,21 +17,21 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from routegate.coverage import missing_pairs
+from routegate.arrow.memo import Memo
+from routegate.engine.coverage import missing_pairs
+from routegate.engine.plan import Plan, plan_tiers
+from routegate.engine.replay import CHUNK_ROWS, ConfidenceFn, Replay, StepHook, policy_models, replay
+from routegate.engine.traces import build_traces, score_final_answers, slice_columns
 from routegate.errors import InputError, Problem
-from routegate.measure import Columns, Groups, concat_groups, measure, slice_groups
-from routegate.memo import Memo
-from routegate.metrics import literature
+from routegate.load.policy import STANDARD_TIERS, Policy
+from routegate.load.suite import Suite
 from routegate.pii import with_detected_pii
-from routegate.plan import Plan, plan_tiers
-from routegate.policy import STANDARD_TIERS, Policy
 from routegate.providers.base import MISSING, Provider, calls_are_independent
 from routegate.providers.recorded import RecordedProvider
-from routegate.replay import CHUNK_ROWS, ConfidenceFn, Replay, StepHook, policy_models, replay
 from routegate.scoring import ScoreInput, get_scorer, needs_response
-from routegate.stats import DEFAULT_SEED
-from routegate.suite import Suite
-from routegate.traces import build_traces, score_final_answers, slice_columns
+from routegate.stats.intervals import DEFAULT_SEED
+from routegate.stats.literature import literature
+from routegate.stats.measure import Columns, Groups, concat_groups, measure, slice_groups
 
 OnMissing = Literal["error", "skip"]
 ProviderFactory = Callable[[Suite, tuple[str, ...], Policy], Provider]

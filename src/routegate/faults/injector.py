@@ -28,9 +28,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.catalog import Catalog
 from routegate.faults.scenario import DEFAULT_ERROR_LATENCY_MS, Errors, Latency, Outage, Price, Scenario
-from routegate.policy import CircuitBreaker, Retry
+from routegate.load.catalog import Catalog
+from routegate.load.policy import CircuitBreaker, Retry
 from routegate.providers.base import ERROR_CODES, OK, CallBatch, CallResult, Provider
 
 BREAKER_KINDS: tuple[str, ...] = ("timeout", "rate_limit", "server_error")

@@ -18,12 +18,12 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
-from routegate.catalog import Catalog
 from routegate.errors import InputError, Problem, format_path
-from routegate.schema import Frozen, pattern, validate_document
-from routegate.sources import parse_source
-from routegate.yamlsource import Path as DocPath
-from routegate.yamlsource import YamlDocument, parse_yaml
+from routegate.load.catalog import Catalog
+from routegate.load.schema import Frozen, pattern, validate_document
+from routegate.load.sources import parse_source
+from routegate.load.yamlsource import Path as DocPath
+from routegate.load.yamlsource import YamlDocument, parse_yaml
 
 _UNITS_MS = {"ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0, "d": 86_400_000.0}
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)\s*$")

@@ -36,7 +36,7 @@ _seed = click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int
 
 
 def _run(build: Callable[[], list[Path]]) -> None:
-    from routegate.suite import load_suite
+    from routegate.load.suite import load_suite
 
     try:
         folders = build()

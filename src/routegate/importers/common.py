@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
+from routegate.arrow.labels import decoded
 from routegate.errors import InputError
-from routegate.labels import decoded
-from routegate.suite import MESSAGE, SUITE_FILE, estimate_tokens, message_text
+from routegate.load.suite import MESSAGE, SUITE_FILE, estimate_tokens, message_text
 
 DEFAULT_SEED = 20231106
 """Seed of the latency jitter (the release date of gpt-4-1106-preview); recorded in every suite.yaml."""

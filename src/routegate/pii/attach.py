@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 
 from routegate.pii.detect import BatchDetector, Detection, detect_texts
 
-if TYPE_CHECKING:  # routegate.suite imports routegate.pii (redaction of quoted values)
-    from routegate.suite import Suite
+if TYPE_CHECKING:  # routegate.load.suite imports routegate.pii (redaction of quoted values)
+    from routegate.load.suite import Suite
 
 MEMO_DERIVED = "pii_suite"
 MEMO_DONE = "pii_detection"

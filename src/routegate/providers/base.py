@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from routegate.policy import ERROR_KINDS
+from routegate.load.policy import ERROR_KINDS
 
 OK = 0
 """Error code of a successful call."""

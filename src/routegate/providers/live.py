@@ -36,14 +36,14 @@ import pyarrow as pa
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState
 
-from routegate.catalog import Catalog
-from routegate.catalog import Provider as ProviderConfig
 from routegate.errors import InputError, Problem
-from routegate.policy import CircuitBreaker, Fallback, Policy, Retry
+from routegate.load.catalog import Catalog
+from routegate.load.catalog import Provider as ProviderConfig
+from routegate.load.policy import CircuitBreaker, Fallback, Policy, Retry
+from routegate.load.suite import Suite
 from routegate.providers import anthropic_api, openai_api
 from routegate.providers.base import ERROR_CODES, OK, CallBatch, CallResult
 from routegate.providers.wire import Answer, is_retryable_status
-from routegate.suite import Suite
 
 HEALTH_FAILURES = frozenset({"timeout", "rate_limit", "server_error"})
 """Failed calls that count against a provider's circuit breaker (an answer such as a 400 or a refusal

@@ -17,12 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.arrowtake import take_rows
-from routegate.floats import float_view
-from routegate.labels import label_map
-from routegate.policy import ERROR_KINDS
+from routegate.arrow.floats import float_view
+from routegate.arrow.labels import label_map
+from routegate.arrow.take import take_rows
+from routegate.load.policy import ERROR_KINDS
+from routegate.load.suite import RecordingKeys, Suite
 from routegate.providers.base import MISSING, CallBatch, CallResult
-from routegate.suite import RecordingKeys, Suite
 
 
 def recording_index(examples: pa.Table, recordings: pa.Table, models: tuple[str, ...]) -> np.ndarray:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from routegate.errors import InputError, Problem
-from routegate.schema import Frozen
+from routegate.load.schema import Frozen
 
 Column: TypeAlias = "pa.Array | pa.ChunkedArray"
 """An Arrow column, chunked or not (pyarrow has no type stubs, so this is ``Any`` to mypy)."""

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from routegate.schema import Frozen
+from routegate.load.schema import Frozen
 from routegate.scoring.base import Column, OptionsScorer, ScoreInput, null_mask, strings, verdicts
 
 _Step = Callable[[pa.Array], np.ndarray]

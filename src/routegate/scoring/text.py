@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator
 
-from routegate.schema import Frozen
+from routegate.load.schema import Frozen
 from routegate.scoring.base import Column, OptionsScorer, ScoreInput, null_mask, strings, verdicts
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.schema import Frozen
+from routegate.load.schema import Frozen
 from routegate.scoring.base import OptionsScorer, ScoreInput, strings, verdicts
 
 FENCE = r"(?s)^\s*```[A-Za-z0-9_-]*[ \t]*\r?\n(.*?)\r?\n?```\s*$"

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from routegate.compare import compare_runs, notable_examples
-from routegate.frontier import single_model_points
-from routegate.gates import GatesSpec, Verdict, evaluate_gates
+from routegate.gates.spec import GatesSpec, Verdict, evaluate_gates
+from routegate.load.policy import Policy
+from routegate.load.suite import Suite
 from routegate.pipeline import (
     RunOptions,
     RunResult,
@@ -24,8 +24,8 @@ from routegate.pipeline import (
     seen_by,
     suite_groups,
 )
-from routegate.policy import Policy
-from routegate.suite import Suite
+from routegate.stats.compare import compare_runs, notable_examples
+from routegate.stats.frontier import single_model_points
 
 if TYPE_CHECKING:  # the fault machinery is imported only by gates with --scenario
     from routegate.drill import ScenarioArg

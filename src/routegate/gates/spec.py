@@ -17,12 +17,12 @@ import numpy as np
 from pydantic import Field
 
 from routegate.errors import InputError
-from routegate.measure import NO_VALUE
+from routegate.load.schema import Frozen, validate_document
+from routegate.load.sources import parse_source
+from routegate.load.yamlsource import parse_yaml
 from routegate.pipeline import RunResult, SuiteRun
-from routegate.schema import Frozen, validate_document
-from routegate.sources import parse_source
-from routegate.stats import PairedDelta, holm
-from routegate.yamlsource import parse_yaml
+from routegate.stats.intervals import PairedDelta, holm
+from routegate.stats.measure import NO_VALUE
 
 MAX_LISTED_BREACHES = 50
 

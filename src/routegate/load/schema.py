@@ -13,7 +13,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from routegate.errors import InputError, Problem
-from routegate.yamlsource import YamlDocument
+from routegate.load.yamlsource import YamlDocument
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from routegate.labels import decoded
+from routegate.arrow.labels import decoded
+from routegate.engine.replay import Replay
+from routegate.load.suite import Suite
 from routegate.providers.base import ERROR_NAMES
-from routegate.replay import Replay
 from routegate.scoring import ScoreInput, get_scorer, needs_response, passes_recorded_quality
-from routegate.suite import Suite
 from routegate.writer import write_parquet_atomic
 
 

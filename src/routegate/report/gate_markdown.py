@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from routegate.mdtext import md_cell, md_code, md_table
-from routegate.run_report import fmt_num, fmt_pct, fmt_usd
+from routegate.report.mdtext import md_cell, md_code, md_table
+from routegate.report.run_markdown import fmt_num, fmt_pct, fmt_usd
 
 MAX_CHARS = 60_000
 MAX_GATE_ROWS = 60

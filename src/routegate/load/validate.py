@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from routegate.errors import InputError, Problem
-from routegate.policy import load_catalog_source, load_policy_source
-from routegate.sources import Source, parse_source
-from routegate.suite import SUITE_FILE, check_suite_models, load_suite
-from routegate.yamlsource import parse_yaml
+from routegate.load.policy import load_catalog_source, load_policy_source
+from routegate.load.sources import Source, parse_source
+from routegate.load.suite import SUITE_FILE, check_suite_models, load_suite
+from routegate.load.yamlsource import parse_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 

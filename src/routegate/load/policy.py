@@ -15,12 +15,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from routegate.catalog import Catalog, ModelId
 from routegate.errors import InputError, Problem, errors_only
-from routegate.schema import Frozen, pattern, validate_document
-from routegate.sources import Source, parse_source
-from routegate.yamlsource import Path as DocPath
-from routegate.yamlsource import YamlDocument, parse_yaml
+from routegate.load.catalog import Catalog, ModelId
+from routegate.load.schema import Frozen, pattern, validate_document
+from routegate.load.sources import Source, parse_source
+from routegate.load.yamlsource import Path as DocPath
+from routegate.load.yamlsource import YamlDocument, parse_yaml
 
 Stakes = Literal["low", "normal", "high"]
 STAKES: tuple[str, ...] = ("low", "normal", "high")

@@ -14,12 +14,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.labels import label_in
-from routegate.memo import Memo, shared_array
+from routegate.arrow.labels import label_in
+from routegate.arrow.memo import Memo, shared_array
+from routegate.arrow.strbytes import bytes_at, low_bytes, string_words
+from routegate.arrow.zeros import zeros
+from routegate.load.policy import Condition, PolicySpec
 from routegate.pii import detected_kinds, effective_pii
-from routegate.policy import Condition, PolicySpec
-from routegate.strbytes import bytes_at, low_bytes, string_words
-from routegate.zeros import zeros
 
 DEFAULT_RULE = -1
 """Rule index recorded for requests that matched no rule (they take the default tier)."""

@@ -16,10 +16,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.floats import float_values
-from routegate.labels import label_codes
-from routegate.stats import DEFAULT_SEED, OrderStatistics, ci_ranks, mean_ci, percentile_ranks, percentiles_from
-from routegate.zeros import zeros
+from routegate.arrow.floats import float_values
+from routegate.arrow.labels import label_codes
+from routegate.arrow.zeros import zeros
+from routegate.stats.intervals import (
+    DEFAULT_SEED,
+    OrderStatistics,
+    ci_ranks,
+    mean_ci,
+    percentile_ranks,
+    percentiles_from,
+)
 
 Metrics = dict[str, Any]
 T = TypeVar("T")

@@ -25,14 +25,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.arrowtake import take_rows
-from routegate.catalog import Catalog
-from routegate.labels import label_in
-from routegate.memo import Memo, shared_array
-from routegate.plan import Plan, plan_tiers
-from routegate.policy import PolicySpec
+from routegate.arrow.labels import label_in
+from routegate.arrow.memo import Memo, shared_array
+from routegate.arrow.take import take_rows
+from routegate.arrow.zeros import zeros
+from routegate.engine.plan import Plan, plan_tiers
+from routegate.load.catalog import Catalog
+from routegate.load.policy import PolicySpec
 from routegate.providers.base import ERROR_CODES, MISSING, OK, CallBatch, CallResult, Provider
-from routegate.zeros import zeros
 
 FIRST, FALLBACK, ESCALATION = 0, 1, 2
 ATTEMPT_KINDS: tuple[str, ...] = ("first", "fallback", "escalation")

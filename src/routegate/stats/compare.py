@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from routegate.measure import LATENCY_QS, Columns, answered_by_tier, every_row, flag_count
 from routegate.pii import redact_text
 from routegate.pipeline import RunResult, describe_policy
-from routegate.stats import (
+from routegate.stats.intervals import (
     BOOTSTRAP_MAX_N,
     DEFAULT_SEED,
     PercentileDelta,
@@ -25,6 +24,7 @@ from routegate.stats import (
     paired_percentile_deltas,
     percentiles_with_ci_from,
 )
+from routegate.stats.measure import LATENCY_QS, Columns, answered_by_tier, every_row, flag_count
 
 COMPARISON_SCHEMA = 1
 TOP_EXAMPLES = 10

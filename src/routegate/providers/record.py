@@ -22,11 +22,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.catalog import Catalog
 from routegate.errors import InputError, Problem
-from routegate.policy import Fallback, Retry
+from routegate.load.catalog import Catalog
+from routegate.load.policy import Fallback, Retry
+from routegate.load.suite import RECORDING_COLUMNS, RECORDING_OPTIONAL, Suite, in_model_blocks
 from routegate.providers.live import LiveFactory, LiveOptions, LiveProvider, Outcome
-from routegate.suite import RECORDING_COLUMNS, RECORDING_OPTIONAL, Suite, in_model_blocks
 from routegate.writer import write_parquet_atomic
 
 JOURNAL = ".record-journal.jsonl"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from routegate.mdtext import md_cell, md_code, md_line, md_table
-from routegate.policy import Condition, Policy
+from routegate.load.policy import Condition, Policy
+from routegate.report.mdtext import md_cell, md_code, md_line, md_table
 
 
 def describe_condition(when: Condition) -> str:

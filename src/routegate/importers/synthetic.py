@@ -236,7 +236,7 @@ def write_synthetic_suite(folder: Path, n: int, seed: int = 7) -> Path:
         "description": f"Synthetic benchmark suite: {n:,} requests x {len(MODELS)} models, seed {seed}.",
         "source": {
             "repository": "routegate",
-            "path": "src/routegate/synth.py",
+            "path": "src/routegate/importers/synthetic.py",
             "license": "Apache-2.0",
             "notes": "Drawn, not measured: for performance benchmarks only.",
         },
@@ -244,7 +244,8 @@ def write_synthetic_suite(folder: Path, n: int, seed: int = 7) -> Path:
         "scoring": {"scorer": "judge"},
         "columns": {
             "modelled": dict.fromkeys(
-                ("input_tokens", "output_tokens", "latency_ms", "quality", "confidence"), "drawn by routegate.synth"
+                ("input_tokens", "output_tokens", "latency_ms", "quality", "confidence"),
+                "drawn by routegate.importers.synthetic",
             )
         },
     }

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from routegate.plan import Plan, plan_tiers
-from routegate.policy import PolicySpec
-from routegate.suite import RecordingKeys
+from routegate.engine.plan import Plan, plan_tiers
+from routegate.load.policy import PolicySpec
+from routegate.load.suite import RecordingKeys
 
 
 def reachable_tiers(spec: PolicySpec, start: str) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from routegate.schema import Frozen, pattern
+from routegate.load.schema import Frozen, pattern
 
 PrivacyClass = Literal["external", "private"]
 ApiStyle = Literal["openai", "anthropic"]

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from routegate.catalog import Catalog
-from routegate.metrics import model_outcomes
-from routegate.policy import Policy, PolicySpec, canonical_sha256
-from routegate.stats import OrderStatistics, percentile_ranks, percentiles_from
-from routegate.suite import Suite
+from routegate.load.catalog import Catalog
+from routegate.load.policy import Policy, PolicySpec, canonical_sha256
+from routegate.load.suite import Suite
+from routegate.stats.intervals import OrderStatistics, percentile_ranks, percentiles_from
+from routegate.stats.literature import model_outcomes
 
 
 def single_model_policy(model: str, catalog: Catalog, template: Policy) -> Policy:

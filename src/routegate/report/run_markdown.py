@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from routegate.mdtext import md_cell, md_code, md_table
+from routegate.report.mdtext import md_cell, md_code, md_table
 
 MAX_SLICE_ROWS = 40
 """Rows listed per slice table; the rest are counted."""

@@ -33,14 +33,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.catalog import Catalog
-from routegate.floats import float_values
-from routegate.plan import suite_traffic_draw, traffic_draw
-from routegate.policy import canonical_sha256
+from routegate.arrow.floats import float_values
+from routegate.engine.plan import suite_traffic_draw, traffic_draw
+from routegate.load.catalog import Catalog
+from routegate.load.policy import canonical_sha256
+from routegate.load.suite import Suite
 from routegate.providers.base import OK
 from routegate.providers.recorded import RecordedProvider
 from routegate.scoring import ScoreInput, get_scorer, needs_response, passes_recorded_quality
-from routegate.suite import Suite
 
 PGR_TARGETS: tuple[float, ...] = (0.5, 0.8)
 """The CPT targets reported (RouteLLM reports CPT(50%) and CPT(80%))."""

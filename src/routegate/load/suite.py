@@ -25,18 +25,18 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from routegate.arrowtake import take_rows
+from routegate.arrow.labels import LABEL, as_labels, label_codes, label_in
+from routegate.arrow.memo import Memo
+from routegate.arrow.strbytes import string_keys
+from routegate.arrow.take import take_rows
 from routegate.errors import InputError, Problem, errors_only
-from routegate.labels import LABEL, as_labels, label_codes, label_in
-from routegate.measure import Groups, column_groups
-from routegate.memo import Memo
+from routegate.load.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
+from routegate.load.schema import Frozen, pattern, validate_document
+from routegate.load.sources import resolve_inside
+from routegate.load.yamlsource import YamlDocument, parse_yaml
 from routegate.pii.redact import redact_text
-from routegate.policy import ERROR_KINDS, STAKES, Name, canonical_sha256
-from routegate.schema import Frozen, pattern, validate_document
 from routegate.scoring import get_scorer
-from routegate.sources import resolve_inside
-from routegate.strbytes import string_keys
-from routegate.yamlsource import YamlDocument, parse_yaml
+from routegate.stats.measure import Groups, column_groups
 
 SUITE_FILE = "suite.yaml"
 MAX_LISTED = 10
@@ -132,7 +132,7 @@ LABEL_COLUMNS: dict[str, tuple[str, ...]] = {
     "examples": ("task_type", "stakes", "sla"),
     "recordings": ("model", "error", "finish_reason"),
 }
-"""Text columns of few distinct values, held as label columns (``routegate.labels``): read from
+"""Text columns of few distinct values, held as label columns (``routegate.arrow.labels``): read from
 parquet as dictionaries, encoded when the file holds plain strings; their documented type stays string."""
 
 
@@ -276,7 +276,7 @@ class RecordingKeys:
 def _model_blocks(example_id: pa.ChunkedArray, ids: pa.Array, model: np.ndarray) -> bool:
     """Whether the recordings are laid out in model blocks.
 
-    The layout ``routegate import``, ``routegate record`` and ``routegate.synth`` write: one block
+    The layout ``routegate import``, ``routegate record`` and ``routegate.importers.synthetic`` write: one block
     per model, each holding that model's recording of every example in the examples table's order.
     Recognising it costs one string comparison per recording instead of a hash join (~20x
     faster at 4M recordings), and proves that no (example, model) pair repeats. Any other layout
@@ -428,7 +428,7 @@ class Suite:
     new suite an empty memo, so derived data never outlives the tables it came from."""
 
     def memoised(self, key: str, compute: Callable[[], T]) -> T:
-        """``self.memo[key]``, computed by ``compute()`` on first use (thread-safe: see ``routegate.memo``)."""
+        """``self.memo[key]``, computed by ``compute()`` on first use (thread-safe: see ``routegate.arrow.memo``)."""
         return self.memo.get_or_compute(key, compute)
 
     @property
