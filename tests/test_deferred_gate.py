@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from routegate.gate import gate_policies, verdict_json
 from routegate.gates.spec import GatesSpec
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
+from routegate.pipeline import gate_policies
+from routegate.report.verdict import verdict_json
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from routegate.engine.detection import needs_detection
 from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
-from routegate.pipeline import needs_detection, run_policy
+from routegate.pipeline import run_policy
 
 
 def test_detection_only_when_it_can_change_the_replay(tmp_path: Path) -> None:

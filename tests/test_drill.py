@@ -12,11 +12,11 @@ import pytest
 
 from routegate.drill import drill, drill_policy, resilience_gates
 from routegate.faults.scenario import Price, Scenario
-from routegate.gate import gate_policies, verdict_json
 from routegate.gates.spec import GatesSpec, ResilienceGates
 from routegate.load.policy import load_policy
 from routegate.load.suite import Suite, load_suite
-from routegate.pipeline import RunOptions, run_policy
+from routegate.pipeline import RunOptions, gate_policies, run_policy
+from routegate.report.verdict import verdict_json
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "policies" / "baseline.yaml"

@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 
 from routegate.errors import InputError
-from routegate.gate import gate_policies
 from routegate.gates.spec import GatesSpec, load_gates
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
-from routegate.pipeline import RunOptions
+from routegate.pipeline import RunOptions, gate_policies
 from routegate.report.junit import render_junit
 from routegate.stats.intervals import BOOTSTRAP_MAX_N, paired_mean_delta, paired_percentile_delta
 

@@ -23,13 +23,13 @@ from typing import Any
 
 import pytest
 
-from routegate.gate import gate_policies, verdict_json
 from routegate.gates.spec import GatesSpec
 from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
-from routegate.pipeline import RunOptions
+from routegate.pipeline import RunOptions, gate_policies
 from routegate.report.html import MAX_SLICE_ROWS, render_html
+from routegate.report.verdict import verdict_json
 from routegate.stats.frontier import single_model_points
 from routegate.writer import dumps_json
 

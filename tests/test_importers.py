@@ -21,7 +21,8 @@ from routegate.importers import alpacaeval, routellm
 from routegate.importers.cli import import_group
 from routegate.importers.common import keyword_stakes, keyword_task_type, seeded_normals
 from routegate.load.policy import load_policy
-from routegate.load.suite import Suite, load_suite, message_text
+from routegate.load.suite import Suite, load_suite
+from routegate.load.tables import message_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ROUTEGATE_DATA", ROOT.parent / "shared" / "data"))

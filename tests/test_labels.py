@@ -20,7 +20,8 @@ from conftest import default_examples, default_recordings, example_row, write_su
 from routegate.arrow.labels import LABEL, as_labels, decoded, label_codes, label_in, label_map
 from routegate.errors import InputError
 from routegate.importers.synthetic import write_synthetic_suite
-from routegate.load.suite import LABEL_COLUMNS, load_suite
+from routegate.load.suite import load_suite
+from routegate.load.tables import LABEL_COLUMNS
 
 ROUTEGATE = shutil.which("routegate") or str(Path(sys.executable).parent / "routegate")
 

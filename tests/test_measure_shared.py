@@ -10,10 +10,11 @@ import pyarrow as pa
 import pytest
 
 from routegate import pipeline
-from routegate.gate import gate_policies
+from routegate.arrow.groups import group_rows, slice_groups
 from routegate.gates.spec import GatesSpec
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
+from routegate.pipeline import gate_policies
 from routegate.stats.compare import _latency_deltas
 from routegate.stats.intervals import (
     BOOTSTRAP_MAX_N,
@@ -26,7 +27,8 @@ from routegate.stats.intervals import (
     percentiles_from,
     percentiles_with_ci,
 )
-from routegate.stats.measure import LATENCY_QS, Columns, group_rows, latency_ranks, measure, slice_groups
+from routegate.stats.measure import LATENCY_QS, Columns, latency_ranks, measure
+from routegate.stats.summary import suite_groups, suite_slices
 
 TIERS = ("fast", "balanced", "reasoning")
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,24 +135,6 @@ def test_shared_latency_order_statistics_give_the_paired_deltas_of_the_raw_array
     assert found == expected
 
 
-def test_a_gate_pulls_each_runs_columns_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The summary of each run and the comparison read the same ``RunResult.columns``."""
-    made: list[int] = []
-    original = pipeline.Columns
-
-    def counted(traces: pa.Table, final_tier: tuple[np.ndarray, tuple[str, ...]] | None = None) -> Columns:
-        made.append(traces.num_rows)
-        return original(traces, final_tier)
-
-    monkeypatch.setattr(pipeline, "Columns", counted)
-    suites = [load_suite(ROOT / "eval_suites" / "routellm-mtbench")]
-    base = load_policy(str(ROOT / "policies" / "baseline.yaml"))
-    cand = load_policy(str(ROOT / "policies" / "candidate.yaml"))
-    outcome = gate_policies(base, cand, suites, GatesSpec())
-    assert made == [160, 160]
-    assert outcome.comparison["deltas"]["overall"]["n"] == 160
-
-
 def test_tier_codes_from_the_replay_match_the_final_tier_names() -> None:
     """``Columns.tier`` remaps a run's replay codes exactly as it would match the ``final_tier`` strings,
     for any tier list (a comparison asks with the union of both runs' tiers, in another order)."""
@@ -171,12 +155,11 @@ def test_groups_from_each_suites_own_equal_the_groups_of_the_joined_traces(names
     """``suite_groups`` joins the groups each suite derived while loading; they are exactly what
     grouping the run's concatenated traces finds, including a slice one suite lacks (``(none)``)."""
     suites = [load_suite(ROOT / "eval_suites" / name) for name in names]
-    assert all("slice_rows" in suite.memo for suite in suites)  # derived by the loader
     run = pipeline.run_policy(
         load_policy(str(ROOT / "policies" / "baseline.yaml")), suites, pipeline.RunOptions(on_missing="skip")
     )
-    expected = slice_groups(run.traces, pipeline.suite_slices(suites))
-    found = pipeline.suite_groups(suites)
+    expected = slice_groups(run.traces, suite_slices(suites))
+    found = suite_groups(suites)
     assert list(found) == list(expected)
     for name, groups in expected.items():
         assert list(found[name]) == list(groups), name
@@ -190,7 +173,7 @@ def test_a_gate_splits_its_comparison_without_changing_it() -> None:
     """A gate computes the paired deltas on one thread (``compare_runs(examples=False)``) and the
     notable examples and literature metrics on the other: the same comparison and summaries as
     computing them in one go; its single-model points are the frontier's."""
-    from routegate.gate import verdict_json
+    from routegate.report.verdict import verdict_json
     from routegate.stats.compare import compare_runs, notable_examples
     from routegate.stats.frontier import single_model_points
     from routegate.writer import dumps_json

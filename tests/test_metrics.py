@@ -20,14 +20,14 @@ import pyarrow.compute as pc
 import pytest
 
 from routegate.engine.plan import traffic_draw
-from routegate.gate import gate_policies, verdict_json
 from routegate.gates.spec import GatesSpec
 from routegate.importers.alpacaeval import LINEUP
 from routegate.load.policy import Policy, load_policy
 from routegate.load.suite import Suite, load_suite
-from routegate.pipeline import RunOptions, run_policy
+from routegate.pipeline import RunOptions, gate_policies, run_policy
 from routegate.providers.recorded import recording_index
 from routegate.report.run_markdown import render_run_markdown
+from routegate.report.verdict import verdict_json
 from routegate.stats.literature import (
     ModelOutcomes,
     RouterCurve,

@@ -13,11 +13,11 @@ import pyarrow as pa
 import pytest
 
 import routegate.stats.literature as metrics
+from routegate.engine.run import replay_suite
 from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.catalog import Catalog
 from routegate.load.policy import load_policy
 from routegate.load.suite import Suite, load_suite
-from routegate.pipeline import RunOptions, replay_suite
 from routegate.providers.base import OK
 from routegate.providers.recorded import RecordedProvider
 from routegate.stats.literature import literature, model_outcomes
@@ -70,9 +70,8 @@ def test_outcomes_equal_each_models_recordings(synthetic: Path) -> None:
 
 
 def _runs(folder: Path, suite: Suite) -> list[tuple[Suite, pa.Table]]:
-    options = RunOptions()
     return [
-        (suite, replay_suite(load_policy(str(folder / name)), suite, options).traces)
+        (suite, replay_suite(load_policy(str(folder / name)), suite).traces)
         for name in ("policy.yaml", "candidate.yaml")
     ]
 
@@ -85,7 +84,7 @@ def test_warm_literature_equals_cold(where: str, synthetic: Path) -> None:
     names = ("policy.yaml", "candidate.yaml") if where == "synthetic" else ("baseline.yaml", "candidate.yaml")
     catalog = load_policy(str(policy_folder / names[0])).catalog
     shared = _fresh(folder)
-    traces = [replay_suite(load_policy(str(policy_folder / n)), shared, RunOptions()).traces for n in names]
+    traces = [replay_suite(load_policy(str(policy_folder / n)), shared).traces for n in names]
     warm = [literature([(shared, t)], catalog, seed=5) for t in traces]
     cold = [literature([(_fresh(folder), t)], catalog, seed=5) for t in traces]
     assert warm == cold

@@ -11,17 +11,16 @@ import pyarrow as pa
 import pytest
 
 from conftest import example_row, recording_row, write_project, write_suite
+from routegate.engine.detection import detect_examples, with_detected_pii
 from routegate.engine.plan import plan_tiers
 from routegate.load.policy import Condition, PiiKind, load_policy
 from routegate.load.suite import load_suite
 from routegate.pii import (
     ALL_KINDS,
     KINDS,
-    detect_examples,
     detect_texts,
     normalise_column,
     normalise_text,
-    with_detected_pii,
 )
 from routegate.pii.patterns import iban_ok, luhn_ok, ssn_ok
 from routegate.pipeline import run_policy
@@ -213,7 +212,7 @@ def test_pii_kinds_any_routes_and_is_described(tmp_path: Path) -> None:
 
 
 def test_gate_detects_once_per_suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import routegate.pii.attach as attach
+    import routegate.engine.detection as attach
 
     calls: list[int] = []
     real = attach.detect_texts

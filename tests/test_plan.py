@@ -165,29 +165,3 @@ def test_draw_of_a_loaded_suite_equals_pandas(synthetic: tuple[Suite, PolicySpec
     draw = traffic_draw(ids, 99)
     assert draw.min() >= 0.0
     assert draw.max() < 1.0
-
-
-def test_policies_planned_while_the_suite_loads_are_the_runs_plans(
-    synthetic: tuple[Suite, PolicySpec], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``plan_while_loading`` plans over the checked examples during the load; the run then plans
-    nothing (no traffic draw) and replays exactly as over a suite loaded without it. A policy whose
-    rules read detected PII kinds is left for later (it plans over the detected labels)."""
-    from dataclasses import replace
-
-    from routegate.pipeline import plan_while_loading, run_policy
-
-    suite, _ = synthetic
-    policy = load_policy(str(suite.folder / "policy.yaml"))
-    detecting = replace(policy, spec=policy.spec.model_copy(update={"name": "detecting"}))
-    rule = detecting.spec.rules[0].model_copy(
-        update={"when": detecting.spec.rules[0].when.model_copy(update={"pii_kinds_any": ("email",)})}
-    )
-    detecting = replace(detecting, spec=detecting.spec.model_copy(update={"rules": (rule, *detecting.spec.rules[1:])}))
-    early = load_suite(suite.folder, prepare=plan_while_loading([policy, detecting]))
-    plans = [key for key in early.memo if key.startswith("plan:")]
-    assert len(plans) == 1  # the policy's; not the detecting one's
-    calls = _counting(monkeypatch)
-    ran = run_policy(policy, [early])
-    assert calls == []  # planned already
-    assert ran.summary == run_policy(policy, [load_suite(suite.folder)]).summary

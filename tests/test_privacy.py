@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from conftest import example_row, recording_row, run_cli, write_project, write_suite
+from routegate.engine.detection import detect_examples
 from routegate.gates.spec import privacy_gate
 from routegate.importers.privacy import COMBOS, PLACEMENTS, import_privacy
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
-from routegate.pii import detect_examples
 from routegate.pipeline import run_policy
 
 ROOT = Path(__file__).resolve().parents[1]

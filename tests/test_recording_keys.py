@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from routegate.load.suite import RecordingKeys
+from routegate.load.recordings import RecordingKeys
 
 
 def tables(rec_rows: list[tuple[str | None, str | None]]) -> tuple[pa.Table, pa.Table]:
@@ -105,7 +105,7 @@ def test_layouts_that_are_not_model_blocks_take_the_hash_join(change: str) -> No
 
 
 def test_in_model_blocks_orders_any_layout_into_blocks() -> None:
-    from routegate.load.suite import in_model_blocks
+    from routegate.load.recordings import in_model_blocks
 
     ids = [f"e{i}" for i in range(5)]
     examples = pa.table({"id": pa.array(ids)})

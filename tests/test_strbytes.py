@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import routegate.arrow.strbytes as strbytes
 from routegate.arrow.strbytes import bytes_at, string_keys, string_words
-from routegate.load.suite import _duplicate_strings
+from routegate.load.checks import _duplicate_strings
 
 
 def _reference_duplicates(values: list[str | None]) -> list[bool]:

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from routegate.arrow.groups import slice_groups
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
-from routegate.pipeline import RunOptions, run_policy, suite_groups
-from routegate.stats.measure import slice_groups
+from routegate.pipeline import RunOptions, run_policy
+from routegate.stats.summary import suite_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,8 @@ from conftest import (
     write_suite,
 )
 from routegate.errors import InputError
-from routegate.load.suite import estimate_tokens, load_suite, message_text, suite_sha256
+from routegate.load.suite import load_suite, suite_sha256
+from routegate.load.tables import estimate_tokens, message_text
 
 
 def _messages(*contents: str) -> list[dict[str, str]]:
@@ -327,9 +328,9 @@ def test_text_columns_are_read_on_demand_from_the_same_file(
     tmp_path: Path, batch_rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """messages and response stay on disk until asked; whole, by rows, or per row group they match an eager load."""
-    import routegate.load.suite
+    import routegate.load.tables
 
-    monkeypatch.setattr(routegate.load.suite, "TAKE_BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(routegate.load.tables, "TAKE_BATCH_ROWS", batch_rows)
     examples = [example_row(i, input_tokens=10 + i, messages=_messages(f"prompt {i}", f"turn {i}")) for i in range(40)]
     recordings = default_recordings(examples, ["gpt-small", "claude-mid"])
     for i, row in enumerate(recordings):
@@ -378,7 +379,7 @@ def test_messages_load_eagerly_unless_statistics_prove_them_present(tmp_path: Pa
 @pytest.mark.parametrize("kind", ["float64", "int64", "float32"])
 def test_value_bounds_agree_with_arrows_min_max(kind: str) -> None:
     """The numpy reduction behind the range checks: nulls and NaN skipped, NaN when every value is NaN."""
-    from routegate.load.suite import _bounds
+    from routegate.load.checks import _bounds
 
     rng = np.random.default_rng(7)
     cases: list[list[object]] = [[None, None], [float("nan"), None], [1, None, 3], [-2, 5], []]

@@ -9,17 +9,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from routegate.engine.run import SuiteRun, replay_suite
 from routegate.engine.traces import for_file, models_tried, write_traces
 from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
-from routegate.pipeline import RunOptions, SuiteRun, replay_suite, run_policy
+from routegate.pipeline import RunOptions, run_policy
 
 
 @pytest.fixture(scope="module", params=["policy.yaml", "candidate.yaml"])
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     folder: Path = write_synthetic_suite(tmp_path_factory.mktemp("traces") / "s", 2500, seed=13)
-    return replay_suite(load_policy(str(folder / request.param)), load_suite(folder), RunOptions())
+    return replay_suite(load_policy(str(folder / request.param)), load_suite(folder))
 
 
 def test_models_tried_lists_each_requests_calls_in_call_order(run: SuiteRun) -> None:
@@ -102,7 +103,7 @@ def test_a_recorded_quality_scorer_is_handed_the_column_directly(
         folder / "recordings.parquet",
     )
     policy = load_policy(str(folder / "policy.yaml"))
-    run = replay_suite(policy, load_suite(folder), RunOptions())
+    run = replay_suite(policy, load_suite(folder))
     direct = score_final_answers(run.suite, run.replay)
     outcomes = model_outcomes(load_suite(folder), policy.catalog)
     assert np.isnan(direct).any()

@@ -82,17 +82,10 @@ def _seed_option(func: F) -> F:
 
 
 def _load_suites(paths: tuple[str, ...], policies: list[Any] | None = None) -> list[Any]:
-    """Load every suite once; the same suite twice is bad input. ``policies``: planned over each suite
-    while it loads (``pipeline.plan_while_loading``)."""
-    from routegate.load.suite import load_suite
-    from routegate.pipeline import plan_while_loading
+    """Load every suite once (``pipeline.load_suites``); the same suite twice is bad input."""
+    from routegate.pipeline import load_suites
 
-    prepare = plan_while_loading(policies) if policies else None
-    suites = [load_suite(p, prepare=prepare) for p in paths]
-    names = [s.name for s in suites]
-    if len(set(names)) != len(names):
-        raise InputError.single(",".join(paths), "the same suite is given twice")
-    return suites
+    return load_suites(paths)
 
 
 def _scenario_option(func: F) -> F:
@@ -251,12 +244,12 @@ def run(
 
     With --scenario, also drill each fault scenario: resilience.json, resilience.md (and its section in summary.md).
     """
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from functools import partial
     from pathlib import Path
 
     from routegate.engine.traces import write_traces
     from routegate.load.policy import load_policy
-    from routegate.pipeline import RunOptions, run_policy
+    from routegate.pipeline import RunOptions, run_policy_writing_traces
     from routegate.report.run_markdown import render_run_markdown
     from routegate.stats.intervals import DEFAULT_SEED
     from routegate.writer import write_json_atomic, write_text_atomic
@@ -267,18 +260,10 @@ def run(
     hook, context = _progress_hook(progress)
     live, on_missing, extra = _live_options(providers, on_missing)
     out = Path(out_dir)
-    written: list[Future[None]] = []
-    # traces.parquet is compressed and written on a second thread while the summary is computed.
-    with context, live, ThreadPoolExecutor(max_workers=1, thread_name_prefix="traces") as writer:
-
-        def start_writing(traces: Any) -> None:
-            written.append(writer.submit(write_traces, out / "traces.parquet", traces))
-
+    with context, live:
         options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]
-        result = run_policy(policy, suites, options, on_traces=start_writing)
+        result = run_policy_writing_traces(policy, suites, options, partial(write_traces, out / "traces.parquet"))
         resilience = _drill_report(policy, suites, scenarios, options, result)
-        for future in written:
-            future.result()  # a failed write raises here (OSError: exit 2)
     write_json_atomic(out / "summary.json", result.summary)
     summary_md = render_run_markdown(result.summary)
     if resilience is not None:
@@ -415,13 +400,13 @@ def gate(
     from pathlib import Path
 
     from routegate.engine.traces import write_traces
-    from routegate.gate import gate_policies, verdict_json
     from routegate.gates.spec import load_gates
     from routegate.load.policy import load_policy
-    from routegate.pipeline import RunOptions
+    from routegate.pipeline import RunOptions, gate_policies
     from routegate.report.gate_markdown import render_gate_markdown
     from routegate.report.html import render_html
     from routegate.report.junit import render_junit
+    from routegate.report.verdict import verdict_json
     from routegate.stats.intervals import DEFAULT_SEED
     from routegate.writer import dumps_json, write_text_atomic
 

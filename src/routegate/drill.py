@@ -11,7 +11,6 @@ and one plain sentence for a product owner. docs/faults.md documents it all.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from routegate.engine.replay import FALLBACK
+from routegate.engine.replay import FALLBACK, policy_models
+from routegate.engine.run import SuiteRun, replay_suite
 from routegate.errors import InputError
 from routegate.faults.builtin import BUILTIN, builtin_scenarios
 from routegate.faults.injector import FaultInjector, FaultStats
@@ -30,9 +30,9 @@ from routegate.gates.spec import GateResult, ResilienceGates, privacy_gate
 from routegate.load.catalog import Catalog
 from routegate.load.policy import Policy
 from routegate.load.suite import Suite
-from routegate.pipeline import RunOptions, RunResult, SuiteRun, replay_suite
-from routegate.providers.base import Provider
+from routegate.pipeline import RunOptions
 from routegate.report.mdtext import md_cell, md_code, md_table
+from routegate.stats.summary import RunResult
 
 RESILIENCE_SCHEMA = 1
 
@@ -108,31 +108,27 @@ def drill_policy(
     policy: Policy, suites: Sequence[Suite], scenario: Scenario, options: RunOptions, no_fault: RunResult
 ) -> ScenarioRun:
     """Replay ``policy`` over ``suites`` with ``scenario`` injected around the run's provider."""
-    injectors: list[FaultInjector] = []
-
-    def factory(suite: Suite, models: tuple[str, ...], pol: Policy) -> Provider:
-        injector = FaultInjector(
-            options.provider(suite, models, pol),
-            scenario,
-            pol.catalog,
-            pol.spec.fallback.retry,
-            pol.spec.fallback.circuit_breaker,
-            arrival_ms=suite.examples.column("arrival_ms").to_numpy(zero_copy_only=False),
-            salt=suite.name,
-        )
-        injectors.append(injector)
-        return injector
-
-    faulty = dataclasses.replace(options, provider=factory)
     # The no-fault run's suites carry the request attributes the pipeline derived (detected PII):
     # a drill must route exactly the requests the plan saw.
     del suites
-    runs = tuple(replay_suite(policy, base.suite, faulty, base.replay.plan) for base in no_fault.runs)
+    models = policy_models(policy.spec)
     stats = FaultStats()
-    for injector in injectors:
+    runs = []
+    for base in no_fault.runs:
+        suite = base.suite
+        injector = FaultInjector(
+            options.provider(suite, models, policy),
+            scenario,
+            policy.catalog,
+            policy.spec.fallback.retry,
+            policy.spec.fallback.circuit_breaker,
+            arrival_ms=suite.examples.column("arrival_ms").to_numpy(zero_copy_only=False),
+            salt=suite.name,
+        )
+        runs.append(replay_suite(policy, suite, injector, plan=base.replay.plan, on_step=options.on_step))
         stats.merge(injector.stats)
     traces = pa.concat_tables([r.traces for r in runs], promote_options="default")
-    return ScenarioRun(scenario, runs, traces, stats)
+    return ScenarioRun(scenario, tuple(runs), traces, stats)
 
 
 # ---------------------------------------------------------------------- pure measurements

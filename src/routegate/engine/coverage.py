@@ -8,12 +8,20 @@ half-way for want of a recording.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 import numpy as np
 import pyarrow as pa
 
 from routegate.engine.plan import Plan, plan_tiers
-from routegate.load.policy import PolicySpec
-from routegate.load.suite import RecordingKeys
+from routegate.errors import InputError, Problem
+from routegate.load.policy import Policy, PolicySpec
+from routegate.load.recordings import RecordingKeys
+from routegate.load.suite import Suite
+
+OnMissing = Literal["error", "skip"]
+"""A needed recording is missing: stop before any work (``error``) or count the call as failed (``skip``)."""
 
 
 def reachable_tiers(spec: PolicySpec, start: str) -> list[str]:
@@ -76,3 +84,36 @@ def missing_pairs(
     if missing.num_rows <= 1:
         return missing
     return missing.sort_by([("model", "ascending"), ("example_id", "ascending")])
+
+
+def check_coverage(
+    policy: Policy, suites: Sequence[Suite], on_missing: OnMissing, plans: Sequence[Plan] | None = None
+) -> dict[str, int]:
+    """Missing (model, example) pairs per suite; raise ``InputError`` when ``on_missing`` is ``error``
+    and some are missing (one problem per suite, listing the first ten pairs)."""
+    counts: dict[str, int] = {}
+    problems: list[Problem] = []
+    for i, suite in enumerate(suites):
+        plan = plans[i] if plans is not None else None
+        missing = missing_pairs(suite.examples, suite.recordings, policy.spec, plan=plan, keys=suite.recording_keys())
+        counts[suite.name] = missing.num_rows
+        if missing.num_rows and on_missing == "error":
+            head = missing.slice(0, 10)
+            listed = ", ".join(
+                f"({m}, {e})"
+                for m, e in zip(head.column("model").to_pylist(), head.column("example_id").to_pylist(), strict=True)
+            )
+            problems.append(
+                Problem(
+                    str(suite.folder / suite.manifest.recordings),
+                    0,
+                    0,
+                    "recordings",
+                    f"{missing.num_rows} (model, example) pairs that policy {policy.name!r} could need have no "
+                    f"recording; first {head.num_rows}: {listed}. Record them, or pass --on-missing skip to count "
+                    "those calls as failed",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    return counts

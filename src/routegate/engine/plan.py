@@ -18,8 +18,8 @@ from routegate.arrow.labels import label_in
 from routegate.arrow.memo import Memo, shared_array
 from routegate.arrow.strbytes import bytes_at, low_bytes, string_words
 from routegate.arrow.zeros import zeros
+from routegate.engine.detection import detected_kinds, effective_pii
 from routegate.load.policy import Condition, PolicySpec
-from routegate.pii import detected_kinds, effective_pii
 
 DEFAULT_RULE = -1
 """Rule index recorded for requests that matched no rule (they take the default tier)."""

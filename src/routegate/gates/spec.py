@@ -16,13 +16,14 @@ from typing import Any, Protocol
 import numpy as np
 from pydantic import Field
 
+from routegate.arrow.groups import NO_VALUE
+from routegate.engine.run import SuiteRun
 from routegate.errors import InputError
 from routegate.load.schema import Frozen, validate_document
 from routegate.load.sources import parse_source
 from routegate.load.yamlsource import parse_yaml
-from routegate.pipeline import RunResult, SuiteRun
 from routegate.stats.intervals import PairedDelta, holm
-from routegate.stats.measure import NO_VALUE
+from routegate.stats.summary import RunResult
 
 MAX_LISTED_BREACHES = 50
 

@@ -23,7 +23,8 @@ import yaml
 
 from routegate.arrow.labels import decoded
 from routegate.errors import InputError
-from routegate.load.suite import MESSAGE, SUITE_FILE, estimate_tokens, message_text
+from routegate.load.manifest import SUITE_FILE
+from routegate.load.tables import MESSAGE, estimate_tokens, message_text
 
 DEFAULT_SEED = 20231106
 """Seed of the latency jitter (the release date of gpt-4-1106-preview); recorded in every suite.yaml."""

@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from routegate.importers.common import write_suite
-from routegate.load.suite import estimate_tokens, load_suite, message_text
+from routegate.load.suite import load_suite
+from routegate.load.tables import estimate_tokens, message_text
 
 SUITE_VERSION = "1.0.0"
 DEFAULT_SHARE = 0.2

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from routegate.errors import InputError, Problem
+from routegate.load.manifest import SUITE_FILE
 from routegate.load.policy import load_catalog_source, load_policy_source
 from routegate.load.sources import Source, parse_source
-from routegate.load.suite import SUITE_FILE, check_suite_models, load_suite
+from routegate.load.suite import check_suite_models, load_suite
 from routegate.load.yamlsource import parse_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")

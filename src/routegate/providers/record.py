@@ -25,7 +25,9 @@ import pyarrow.compute as pc
 from routegate.errors import InputError, Problem
 from routegate.load.catalog import Catalog
 from routegate.load.policy import Fallback, Retry
-from routegate.load.suite import RECORDING_COLUMNS, RECORDING_OPTIONAL, Suite, in_model_blocks
+from routegate.load.recordings import in_model_blocks
+from routegate.load.suite import Suite
+from routegate.load.tables import RECORDING_COLUMNS, RECORDING_OPTIONAL
 from routegate.providers.live import LiveFactory, LiveOptions, LiveProvider, Outcome
 from routegate.writer import write_parquet_atomic
 

@@ -21,7 +21,8 @@ from routegate.arrow.floats import float_view
 from routegate.arrow.labels import label_map
 from routegate.arrow.take import take_rows
 from routegate.load.policy import ERROR_KINDS
-from routegate.load.suite import RecordingKeys, Suite
+from routegate.load.recordings import RecordingKeys
+from routegate.load.suite import Suite
 from routegate.providers.base import MISSING, CallBatch, CallResult
 
 

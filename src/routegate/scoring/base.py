@@ -17,10 +17,9 @@ from typing import Any, Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from routegate.errors import InputError, Problem
-from routegate.load.schema import Frozen
 
 Column: TypeAlias = "pa.Array | pa.ChunkedArray"
 """An Arrow column, chunked or not (pyarrow has no type stubs, so this is ``Any`` to mypy)."""
@@ -77,11 +76,18 @@ def passes_recorded_quality(scorer: Scorer) -> bool:
     return bool(getattr(scorer, "passes_recorded_quality", False))
 
 
-class NoOptions(Frozen):
+class Options(BaseModel):
+    """Base of a scorer's options model: immutable, strict about unknown fields, no NaN (as every
+    routegate schema model is; scoring sits below the loader, so it has its own base)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=False)
+
+
+class NoOptions(Options):
     """A scorer that takes no options."""
 
 
-OptionsT = TypeVar("OptionsT", bound=Frozen)
+OptionsT = TypeVar("OptionsT", bound=Options)
 
 
 class OptionsScorer(Generic[OptionsT]):

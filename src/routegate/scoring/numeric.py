@@ -22,8 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from routegate.load.schema import Frozen
-from routegate.scoring.base import Column, OptionsScorer, ScoreInput, null_mask, strings, verdicts
+from routegate.scoring.base import Column, Options, OptionsScorer, ScoreInput, null_mask, strings, verdicts
 
 _Step = Callable[[pa.Array], np.ndarray]
 
@@ -76,7 +75,7 @@ def _to_float(parts: Column, *, reverse: bool) -> np.ndarray:
     return np.asarray(pc.fill_null(value, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-class NumericOptions(Frozen):
+class NumericOptions(Options):
     rel_tol: float = Field(default=1e-6, ge=0)
     """Relative tolerance, as in ``math.isclose``."""
     abs_tol: float = Field(default=0.0, ge=0)

@@ -7,8 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator
 
-from routegate.load.schema import Frozen
-from routegate.scoring.base import Column, OptionsScorer, ScoreInput, null_mask, strings, verdicts
+from routegate.scoring.base import Column, Options, OptionsScorer, ScoreInput, null_mask, strings, verdicts
 
 
 def normalize_text(column: Column) -> Column:
@@ -20,7 +19,7 @@ def normalize_text(column: Column) -> Column:
     return pc.utf8_lower(pc.utf8_trim_whitespace(collapsed))
 
 
-class ExactMatchOptions(Frozen):
+class ExactMatchOptions(Options):
     normalize: bool = True
     """Strip, lower-case and collapse whitespace on both sides before comparing."""
 
@@ -37,7 +36,7 @@ class ExactMatchScorer(OptionsScorer[ExactMatchOptions]):
         return verdicts(pc.equal(response, reference), inp, null_mask(inp.reference, len(inp)))
 
 
-class ContainsOptions(Frozen):
+class ContainsOptions(Options):
     text: str | None = None
     """The text to look for; when absent, each row's reference is looked for."""
     case_sensitive: bool = False
@@ -68,7 +67,7 @@ def _contains_elementwise(haystack: Column, needle: Column) -> pa.Array:
     return pa.array(np.strings.find(hay, pin) >= 0)
 
 
-class RegexOptions(Frozen):
+class RegexOptions(Options):
     pattern: str
     """An RE2 regular expression (the syntax Arrow uses); it is searched for, not anchored."""
     case_sensitive: bool = True

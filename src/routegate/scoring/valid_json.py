@@ -17,8 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.load.schema import Frozen
-from routegate.scoring.base import OptionsScorer, ScoreInput, strings, verdicts
+from routegate.scoring.base import Options, OptionsScorer, ScoreInput, strings, verdicts
 
 FENCE = r"(?s)^\s*```[A-Za-z0-9_-]*[ \t]*\r?\n(.*?)\r?\n?```\s*$"
 """A response that is only a fenced code block (```json ... ```): its body."""
@@ -27,7 +26,7 @@ CAN_START = r"^[\[{\"\-0-9tfn]"
 OBJECT = r"(?s)^\{.*\}$"
 
 
-class ValidJsonOptions(Frozen):
+class ValidJsonOptions(Options):
     require_object: bool = False
     """Only a JSON object (``{...}``) counts, not an array, string or number."""
     strip_fence: bool = True

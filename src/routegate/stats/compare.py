@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from routegate.pii import redact_text
-from routegate.pipeline import RunResult, describe_policy
 from routegate.stats.intervals import (
     BOOTSTRAP_MAX_N,
     DEFAULT_SEED,
@@ -25,6 +24,7 @@ from routegate.stats.intervals import (
     percentiles_with_ci_from,
 )
 from routegate.stats.measure import LATENCY_QS, Columns, answered_by_tier, every_row, flag_count
+from routegate.stats.summary import RunResult, describe_policy
 
 COMPARISON_SCHEMA = 1
 TOP_EXAMPLES = 10

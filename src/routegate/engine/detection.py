@@ -8,16 +8,15 @@ rules can match on it (``pii_kinds_any``). Done once per suite object (``suite.m
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.load.policy import Policy
+from routegate.load.suite import Suite
 from routegate.pii.detect import BatchDetector, Detection, detect_texts
-
-if TYPE_CHECKING:  # routegate.load.suite imports routegate.pii (redaction of quoted values)
-    from routegate.load.suite import Suite
 
 MEMO_DERIVED = "pii_suite"
 MEMO_DONE = "pii_detection"
@@ -82,3 +81,17 @@ def detected_kinds(examples: pa.Table) -> pa.ListArray:
     if "pii_kinds" in examples.column_names:
         return examples.column("pii_kinds").combine_chunks()
     return detect_examples(examples).kinds()
+
+
+def needs_detection(suite: Suite, policy: Policy) -> bool:
+    """PII detection decides unlabelled requests and feeds ``pii_kinds_any`` rules; when every request
+    is labelled and no rule reads ``pii_kinds``, its result cannot change a replay, so it is skipped.
+    When it runs, it runs once per suite object (memoised), whichever policies are replayed."""
+    if suite.examples.column("pii").null_count:
+        return True
+    return any(rule.when.pii_kinds_any is not None for rule in policy.spec.rules)
+
+
+def seen_by(policy: Policy, suites: Sequence[Suite]) -> list[Suite]:
+    """The suites as a run of ``policy`` replays them (detected PII filled in when needed)."""
+    return [with_detected_pii(suite) if needs_detection(suite, policy) else suite for suite in suites]
