@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routegate.drill import drill, drill_policy, resilience_gates
+from routegate.drill import drill_policy, drill_scenario, resilience_gates
 from routegate.faults.scenario import Price, Scenario
 from routegate.gates.spec import GatesSpec, ResilienceGates
 from routegate.load.policy import load_policy
@@ -85,11 +85,11 @@ def test_price_shock_multiplies_cost_exactly(suites: list[Suite]) -> None:
         description="every price triples",
         faults=tuple(Price(type="price", provider=p, multiplier=3) for p in providers),
     )
-    run = drill_policy(policy, suites, shock, RunOptions(), no_fault)
+    run = drill_scenario(policy, suites, shock, RunOptions(), no_fault)
     np.testing.assert_allclose(
         run.traces.column("cost_usd").to_numpy(), 3 * no_fault.traces.column("cost_usd").to_numpy(), rtol=1e-12
     )
-    report = drill(policy, suites, [shock], RunOptions(), no_fault)
+    report = drill_policy(policy, suites, [shock], RunOptions(), no_fault)
     s = report["scenarios"][0]
     assert s["cost_delta_pct"] == pytest.approx(200.0)
     assert s["availability"] == 1.0

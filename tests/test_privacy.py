@@ -161,7 +161,7 @@ def test_the_leaky_policy_breaches_only_when_the_private_provider_is_down() -> N
             drill.parse_scenario_args(["selfhosted-down"], [policy]), [policy], no_fault, [suite]
         )
         detected = [r.suite for r in no_fault.runs]  # the suites with pii decided by detection
-        results[name] = privacy_gate(drill.drill_policy(policy, detected, scenarios[0], RunOptions(), no_fault))
+        results[name] = privacy_gate(drill.drill_scenario(policy, detected, scenarios[0], RunOptions(), no_fault))
     assert results["passing.yaml"].passed
     leak = results["leaks-during-outage.yaml"]
     assert not leak.passed

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from routegate import __version__
+from routegate._version import __version__
 from routegate.errors import InputError, errors_only
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -288,9 +288,9 @@ def _parse_scenarios(args: tuple[str, ...], policies: list[Any]) -> list[Any]:
 def _drill_report(policy: Any, suites: list[Any], scenarios: list[Any], options: Any, result: Any) -> Any:
     if not scenarios:
         return None
-    from routegate.drill import drill
+    from routegate.drill import drill_policy
 
-    return drill(policy, suites, scenarios, options, result)
+    return drill_policy(policy, suites, scenarios, options, result)
 
 
 def _write_resilience(report: dict[str, Any], out: Any) -> str:

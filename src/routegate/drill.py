@@ -30,7 +30,7 @@ from routegate.gates.spec import GateResult, ResilienceGates, privacy_gate
 from routegate.load.catalog import Catalog
 from routegate.load.policy import Policy
 from routegate.load.suite import Suite
-from routegate.pipeline import RunOptions
+from routegate.pipeline import RunOptions, run_policy
 from routegate.report.mdtext import md_cell, md_code, md_table
 from routegate.stats.summary import RunResult
 
@@ -104,7 +104,7 @@ def resolve_scenarios(
     return out
 
 
-def drill_policy(
+def drill_scenario(
     policy: Policy, suites: Sequence[Suite], scenario: Scenario, options: RunOptions, no_fault: RunResult
 ) -> ScenarioRun:
     """Replay ``policy`` over ``suites`` with ``scenario`` injected around the run's provider."""
@@ -255,18 +255,23 @@ def resilience_report(no_fault: RunResult, runs: Sequence[ScenarioRun]) -> dict[
     }
 
 
-def drill(
+def drill_policy(
     policy: Policy,
     suites: Sequence[Suite],
     scenarios: Sequence[ScenarioArg],
-    options: RunOptions,
-    no_fault: RunResult,
+    options: RunOptions | None = None,
+    no_fault: RunResult | None = None,
     *,
     policies_for_builtins: Sequence[Policy] | None = None,
 ) -> dict[str, Any]:
-    """The whole drill of one policy: resolve, replay each scenario, report."""
+    """The whole drill of one policy: resolve the scenarios, replay each one, report (resilience.json).
+
+    ``no_fault``: the policy's run over ``suites`` without faults, when the caller has it already.
+    """
+    options = options or RunOptions()
+    no_fault = no_fault if no_fault is not None else run_policy(policy, suites, options)
     resolved = resolve_scenarios(scenarios, policies_for_builtins or [policy], no_fault, suites)
-    runs = [drill_policy(policy, suites, s, options, no_fault) for s in resolved]
+    runs = [drill_scenario(policy, suites, s, options, no_fault) for s in resolved]
     return resilience_report(no_fault, runs)
 
 
@@ -378,10 +383,10 @@ def drill_both(
     resolved = resolve_scenarios(scenarios, [candidate, baseline], cand_run, suites)
     reports = {
         "baseline": resilience_report(
-            base_run, [drill_policy(baseline, suites, s, options, base_run) for s in resolved]
+            base_run, [drill_scenario(baseline, suites, s, options, base_run) for s in resolved]
         ),
         "candidate": resilience_report(
-            cand_run, [drill_policy(candidate, suites, s, options, cand_run) for s in resolved]
+            cand_run, [drill_scenario(candidate, suites, s, options, cand_run) for s in resolved]
         ),
     }
     gates = resilience_gates(spec, reports["candidate"])

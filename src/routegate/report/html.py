@@ -30,7 +30,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 
-from routegate import __version__
+from routegate._version import __version__
 from routegate.report.svg import (
     FAILED_COLOR,
     LatencyRow,
