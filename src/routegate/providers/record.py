@@ -26,7 +26,9 @@ from routegate.errors import InputError, Problem
 from routegate.load.catalog import Catalog
 from routegate.load.policy import Fallback, Retry
 from routegate.load.suite import RECORDING_COLUMNS, RECORDING_OPTIONAL, Suite, in_model_blocks
-from routegate.providers.live import LiveFactory, LiveOptions, LiveProvider, Outcome
+from routegate.providers.endpoint import LiveOptions
+from routegate.providers.live import LiveFactory, LiveProvider
+from routegate.providers.retries import Outcome
 from routegate.writer import write_parquet_atomic
 
 JOURNAL = ".record-journal.jsonl"
