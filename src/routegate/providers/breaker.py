@@ -26,6 +26,7 @@ BREAKER_KINDS: tuple[str, ...] = ("timeout", "rate_limit", "server_error")
 """Error kinds of a call's final outcome that count as a failed call: the provider looks down. Any
 other answer (a refusal, a 400) shows it is up and resets the run of failures."""
 
+
 @dataclass(frozen=True)
 class Ticket:
     """A call the breaker let through; hand it back with the call's outcome (``Breaker.settle``)."""
