@@ -10,13 +10,15 @@ import pytest
 
 from routegate.errors import InputError
 from routegate.faults.builtin import builtin_scenarios
-from routegate.faults.injector import FaultInjector, call_draw, walk_breaker
+from routegate.faults.injector import FaultInjector, call_draw
 from routegate.faults.scenario import Arrival, Scenario, load_scenario, parse_scenario
+from routegate.faults.walk import walk_breaker
 from routegate.load.catalog import Catalog
 from routegate.load.policy import CircuitBreaker, Retry, load_catalog_source
 from routegate.load.sources import parse_source
 from routegate.load.yamlsource import parse_yaml
 from routegate.providers.base import ERROR_CODES, OK, CallBatch, CallResult
+from routegate.providers.breaker import Breaker
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("gpt-4-1106-preview", "mixtral-8x7b-instruct-v0.1")  # openai, together
@@ -30,6 +32,8 @@ def catalog() -> Catalog:
 
 class Always:
     """Answers every call: 10 ms, 100 input and 10 output tokens."""
+
+    independent_calls = True
 
     def call(self, batch: CallBatch) -> CallResult:
         n = len(batch)
@@ -147,7 +151,7 @@ def test_backoff_is_full_jitter_and_not_retried_kinds_end_at_once(catalog: Catal
 def test_breaker_walk_on_a_hand_computed_sequence() -> None:
     t = np.arange(17, dtype=np.float64) * 1000
     fail = np.array([1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0], dtype=bool)
-    walk = walk_breaker(t, np.full(17, 500.0), fail, failures=2, cooldown_ms=3000)
+    walk = walk_breaker(t, np.full(17, 500.0), fail, Breaker(CircuitBreaker(failures=2, cooldown_s=3), per_second=1000))
     # trips after calls 0-1 (open 1.5 s .. 4.5 s: calls 2-4 skipped); probe 5 fails (open 5.5 .. 8.5:
     # 6-8 skipped); probe 9 succeeds; 10 fails, 11 succeeds, 12-13 fail: trip (13.5 .. 16.5: 14-16 skipped)
     assert np.flatnonzero(walk.short).tolist() == [2, 3, 4, 6, 7, 8, 14, 15, 16]

@@ -18,7 +18,8 @@ import pytest
 from routegate.load.catalog import Catalog
 from routegate.load.policy import CircuitBreaker, Fallback, Retry
 from routegate.providers.base import CallBatch
-from routegate.providers.live import LiveFactory, LiveOptions, LiveProvider, Outcome, parse_retry_after
+from routegate.providers.live import LiveFactory, LiveOptions, LiveProvider, Outcome
+from routegate.providers.retries import parse_retry_after
 
 CANARY = "sk-canary-7f3a9b1c2d4e5f60"
 
@@ -350,6 +351,7 @@ def test_circuit_breaker_opens_probes_and_closes() -> None:
         handler, clock=clock, breaker=CircuitBreaker(failures=3, cooldown_s=30.0), n=20, provider={"max_concurrency": 1}
     )
     breaker = prov.endpoints[0].breaker
+    assert breaker is not None
     with factory:
         outs = fetch(prov, [0, 1, 2, 3, 4])
         assert [o.error for o in outs] == ["server_error"] * 5
@@ -364,7 +366,7 @@ def test_circuit_breaker_opens_probes_and_closes() -> None:
         assert calls[0] == 4
         assert probe.error == "server_error"
         assert breaker.state == "open"
-        assert breaker.opened == 2
+        assert (breaker.trips, breaker.failed_probes) == (1, 1)
         clock.t += 30.0
         healthy[0] = True
         outs = fetch(prov, [7, 8, 9])
@@ -389,6 +391,7 @@ def test_breaker_counts_a_call_once_after_its_retries() -> None:
         provider={"max_concurrency": 1},
     )
     breaker = prov.endpoints[0].breaker
+    assert breaker is not None
     with factory:
         (first,) = fetch(prov, [0])
         assert calls[0] == 3  # three HTTP attempts ...

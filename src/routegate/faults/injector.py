@@ -11,8 +11,9 @@ For every batch, vectorised over its calls:
    and tries again; otherwise the call fails with that error, billing no tokens;
 3. a try no fault stops reaches the inner provider's answer: its latency is scaled by the
    latency faults and its price by the price faults active at that time;
-4. per provider, the circuit breaker replays the calls in virtual-time order: the Python
-   loop advances from one breaker event (trip, probe) to the next, never call by call.
+4. per provider, the circuit breaker (``providers.breaker``, the state machine live calls use
+   too) replays the calls in virtual-time order (``faults.walk``): the Python loop advances
+   from one breaker event (trip, probe) to the next, never call by call.
 
 Short-circuited calls fail as ``server_error`` with zero latency and no tokens; they are
 counted in ``stats.circuit_open``. docs/faults.md states the semantics and approximations.
@@ -29,12 +30,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.faults.scenario import DEFAULT_ERROR_LATENCY_MS, Errors, Latency, Outage, Price, Scenario
+from routegate.faults.walk import walk_breaker
 from routegate.load.catalog import Catalog
 from routegate.load.policy import CircuitBreaker, Retry
 from routegate.providers.base import ERROR_CODES, OK, CallBatch, CallResult, Provider
+from routegate.providers.breaker import BREAKER_KINDS, Breaker
 
-BREAKER_KINDS: tuple[str, ...] = ("timeout", "rate_limit", "server_error")
-"""Error kinds that count as a failed call for the circuit breaker (a refusal is an answer, not an outage)."""
 _BREAKER_CODES = np.array([ERROR_CODES[k] for k in BREAKER_KINDS], dtype=np.int8)
 _JITTER_STREAM = 0xFFFF
 
@@ -101,69 +102,12 @@ def _merge_intervals(intervals: list[tuple[float, float]]) -> tuple[np.ndarray, 
     return np.array(starts), np.array(ends)
 
 
-@dataclass
-class BreakerWalk:
-    """Result of replaying one provider's calls (sorted by time) through its breaker."""
-
-    short: np.ndarray
-    intervals: list[tuple[float, float]]
-    trips: int
-    failed_probes: int
-
-
-def walk_breaker(
-    t: np.ndarray, latency: np.ndarray, fail: np.ndarray, failures: int, cooldown_ms: float
-) -> BreakerWalk:
-    """Which calls (sorted by start time ``t``) an initially closed breaker short-circuits.
-
-    After ``failures`` failed calls in a row the breaker opens when the last of them ends
-    (calls already started go on) and short-circuits every call starting within
-    ``cooldown_ms``. The first call after that is the probe; calls starting while it is in
-    flight are short-circuited too. A failed probe opens the breaker again for a cooldown
-    from its end; a successful one closes it with a zero count. The loop runs once per
-    trip or probe.
-    """
-    n = t.size
-    short = np.zeros(n, dtype=bool)
-    intervals: list[tuple[float, float]] = []
-    trips = failed_probes = 0
-    idx = np.arange(n)
-    last_ok = np.maximum.accumulate(np.where(~fail, idx, -1)) if n else idx
-    run = idx - last_ok
-    candidates = np.flatnonzero(run >= failures)
-    i = 0
-    while i < n:
-        k = int(np.searchsorted(candidates, i + failures - 1, side="left"))
-        if k == candidates.size:
-            break
-        j = int(candidates[k])
-        trips += 1
-        open_at = float(t[j] + latency[j])
-        while True:
-            until = open_at + cooldown_ms
-            a = max(int(np.searchsorted(t, open_at, side="left")), j + 1)
-            b = max(int(np.searchsorted(t, until, side="left")), a)
-            short[a:b] = True
-            intervals.append((open_at, until))
-            if b >= n:
-                i = n
-                break
-            probe = b
-            probe_end = float(t[probe] + latency[probe])
-            c = max(int(np.searchsorted(t, probe_end, side="left")), probe + 1)
-            short[probe + 1 : c] = True
-            intervals.append((float(t[probe]), probe_end))
-            if fail[probe]:
-                failed_probes += 1
-                open_at, j = probe_end, c - 1
-                continue
-            i = c
-            break
-    return BreakerWalk(short, intervals, trips, failed_probes)
-
-
 class FaultInjector:
     """Wraps ``inner`` and applies ``scenario`` (see the module docstring); implements ``Provider``."""
+
+    independent_calls = False
+    """The breaker makes a call's outcome depend on the others: it replays a batch's calls in time
+    order and remembers when it was open."""
 
     def __init__(
         self,
@@ -320,7 +264,6 @@ class FaultInjector:
             return short
         provider = self._provider_of[batch.model]
         fail = np.isin(error, _BREAKER_CODES)
-        cooldown = self.breaker.cooldown_s * 1000.0
         for pi, name in enumerate(self._providers):
             rows = np.flatnonzero(provider == pi)
             if not rows.size or not (fail[rows].any() or self._open.get(name)):
@@ -334,7 +277,7 @@ class FaultInjector:
                 inside = (k >= 0) & (t < ends[np.maximum(k, 0)])
             short[rows[inside]] = True
             rest = rows[~inside]
-            walk = walk_breaker(t0[rest], latency[rest], fail[rest], self.breaker.failures, cooldown)
+            walk = walk_breaker(t0[rest], latency[rest], fail[rest], Breaker(self.breaker, per_second=1000.0))
             short[rest[walk.short]] = True
             self._open.setdefault(name, []).extend(walk.intervals)
             self.stats.trips[name] += walk.trips

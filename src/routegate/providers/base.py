@@ -80,13 +80,17 @@ class CallResult:
 class Provider(Protocol):
     """Anything that answers a ``CallBatch``."""
 
+    independent_calls: bool
+    """Whether the provider answers each call from the call alone, whatever else it is asked and in
+    whatever order (the recorded provider: ``True``). The replay may then take the requests in
+    chunks (``replay.CHUNK_ROWS``); a live provider (its batches are its concurrency) and a fault
+    injector (its breaker replays the calls in time order) say ``False``."""
+
     def call(self, batch: CallBatch) -> CallResult:
         """Answer every call of the batch; never raise for a failed call (report its error code)."""
         ...
 
 
 def calls_are_independent(provider: Provider) -> bool:
-    """Whether ``provider`` answers each call from the call alone, whatever else it is asked and in
-    whatever order (the recorded provider says so with ``independent_calls = True``): the replay may
-    then take the requests in chunks (``replay.CHUNK_ROWS``)."""
-    return bool(getattr(provider, "independent_calls", False))
+    """Whether the replay may take ``provider``'s requests in chunks (``Provider.independent_calls``)."""
+    return provider.independent_calls

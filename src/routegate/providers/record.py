@@ -28,7 +28,9 @@ from routegate.load.policy import Fallback, Retry
 from routegate.load.recordings import in_model_blocks
 from routegate.load.suite import Suite
 from routegate.load.tables import RECORDING_COLUMNS, RECORDING_OPTIONAL
-from routegate.providers.live import LiveFactory, LiveOptions, LiveProvider, Outcome
+from routegate.providers.endpoint import LiveOptions
+from routegate.providers.live import LiveFactory, LiveProvider
+from routegate.providers.retries import Outcome
 from routegate.writer import write_parquet_atomic
 
 JOURNAL = ".record-journal.jsonl"

@@ -11,7 +11,6 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -58,7 +57,7 @@ def _error_codes(errors: pa.ChunkedArray) -> np.ndarray:
 class RecordedProvider:
     """Answers from recordings; a call with no recording fails with code ``MISSING``."""
 
-    independent_calls: ClassVar[bool] = True
+    independent_calls = True
     """Each answer is the recording of (request, model): nothing else about a batch matters."""
     rows: np.ndarray
     """The ``recording_index`` matrix (empty when ``starts`` is given)."""

@@ -1,7 +1,8 @@
 """The scorer contract: ``ScoreInput`` in, one float64 per row out.
 
 A scorer is any object with ``__call__(inp, options) -> np.ndarray`` and
-``validate_options(options) -> None`` (the ``Scorer`` protocol). Values are in
+``validate_options(options) -> None``; the ``Scorer`` protocol adds two attributes that say what
+it reads, which an object loaded without them gets by default (``as_scorer``). Values are in
 [0, 1]; NaN means "could not be scored" (e.g. no reference to compare with).
 A null response (the request got no answer) scores 0 for every scorer except
 ``judge``. ``OptionsScorer`` is the optional base class the built-ins use: it
@@ -50,8 +51,26 @@ class ScoreInput:
 
 
 @runtime_checkable
+class _Scores(Protocol):
+    """The two methods every scorer has (what docs/scoring.md asks of a third-party one)."""
+
+    def __call__(self, inp: ScoreInput, options: Mapping[str, Any]) -> np.ndarray: ...
+
+    def validate_options(self, options: Mapping[str, Any]) -> None: ...
+
+
+@runtime_checkable
 class Scorer(Protocol):
-    """What a registered scorer must provide."""
+    """What the engine sees of a scorer: the two methods and what it reads."""
+
+    reads_response: bool
+    """Whether the scorer reads ``inp.response``. ``False`` (``judge``): the engine does not gather
+    millions of answer texts nobody reads. Default (``OptionsScorer``, ``as_scorer``): ``True``."""
+    passes_recorded_quality: bool
+    """Whether the scorer scores every row with its recorded quality, unchanged (NaN where none was
+    recorded), whatever else the row holds. ``True`` (``judge``): the engine takes that column as
+    the scores itself, with no round trip through Arrow (``ScoreInput.recorded``) and back.
+    Default (``OptionsScorer``, ``as_scorer``): ``False``."""
 
     def __call__(self, inp: ScoreInput, options: Mapping[str, Any]) -> np.ndarray:
         """One float64 per row of ``inp``, in [0, 1], NaN where the row could not be scored."""
@@ -62,18 +81,48 @@ class Scorer(Protocol):
         ...
 
 
+@dataclass  # not frozen: the protocol's attributes are plain (settable) ones
+class _WithDefaults:
+    """A loaded scorer that lacks one of the ``Scorer`` attributes, with its default."""
+
+    inner: _Scores
+    """The loaded object (it answers both methods)."""
+    reads_response: bool
+    """The object's own value, else ``True``."""
+    passes_recorded_quality: bool
+    """The object's own value, else ``False``."""
+
+    def __call__(self, inp: ScoreInput, options: Mapping[str, Any]) -> np.ndarray:
+        return self.inner(inp, options)
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        self.inner.validate_options(options)
+
+
+def as_scorer(obj: object) -> Scorer | None:
+    """``obj`` as a ``Scorer``, or ``None`` when it lacks ``__call__`` or ``validate_options``.
+
+    An object with both attributes is returned as it is; one without them (docs/scoring.md: the
+    attributes are optional) is wrapped with the defaults, the safe answers: it reads the
+    response and does not pass the recorded quality through.
+    """
+    if isinstance(obj, Scorer):
+        return obj
+    if not isinstance(obj, _Scores):
+        return None
+    reads = getattr(obj, "reads_response", True)
+    passes = getattr(obj, "passes_recorded_quality", False)
+    return _WithDefaults(obj, bool(reads), bool(passes))
+
+
 def needs_response(scorer: Scorer) -> bool:
-    """Whether ``scorer`` reads the response text. A scorer may declare ``reads_response = False``
-    (``judge`` does), so the engine does not gather millions of answer texts nobody reads."""
-    return bool(getattr(scorer, "reads_response", True))
+    """Whether ``scorer`` reads the response text (``Scorer.reads_response``)."""
+    return scorer.reads_response
 
 
 def passes_recorded_quality(scorer: Scorer) -> bool:
-    """Whether ``scorer`` scores every row with its recorded quality, unchanged (NaN where none was
-    recorded), whatever else the row holds. A scorer may declare ``passes_recorded_quality = True``
-    (``judge`` does); the engine then takes that column as the scores itself, with no round trip
-    through Arrow (``ScoreInput.recorded``) and back."""
-    return bool(getattr(scorer, "passes_recorded_quality", False))
+    """Whether ``scorer``'s scores are the recorded quality (``Scorer.passes_recorded_quality``)."""
+    return scorer.passes_recorded_quality
 
 
 class Options(BaseModel):
@@ -94,6 +143,11 @@ class OptionsScorer(Generic[OptionsT]):
     """Base for scorers whose options are a pydantic model (``options_model``)."""
 
     options_model: type[OptionsT]
+    """The pydantic model the options are validated with."""
+    reads_response = True
+    """``Scorer.reads_response``: a subclass that never reads the response says ``False``."""
+    passes_recorded_quality = False
+    """``Scorer.passes_recorded_quality``: only a scorer that is exactly ``judge``'s pass-through says ``True``."""
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
         self.parse_options(options)

@@ -7,7 +7,7 @@ Built-ins are registered the same way as third-party scorers (see pyproject.toml
 
 ``BUILTINS`` repeats those entry points so built-ins work even when the
 installed package metadata is stale. Entry points are only loaded on first
-lookup, and each loaded object must satisfy the ``Scorer`` protocol.
+lookup, and each loaded object must be a scorer (``base.as_scorer``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
 
 from routegate.errors import InputError
-from routegate.scoring.base import Scorer
+from routegate.scoring.base import Scorer, as_scorer
 
 GROUP = "routegate.scorers"
 FIELD = "scoring.scorer"
@@ -69,11 +69,12 @@ def _load(point: EntryPoint) -> Scorer:
         obj = point.load()
     except Exception as exc:  # a broken plugin: any import-time error, reported with its name
         raise InputError.single("-", f"{label} failed to load: {type(exc).__name__}: {exc}", FIELD) from exc
-    if not isinstance(obj, Scorer):
+    scorer = as_scorer(obj)
+    if scorer is None:
         raise InputError.single(
             "-", f"{label} is not a scorer: it needs __call__(inp, options) and validate_options(options)", FIELD
         )
-    return obj
+    return scorer
 
 
 def _dist(point: EntryPoint) -> str:
