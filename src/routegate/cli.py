@@ -19,7 +19,7 @@ import click
 
 from routegate import __version__
 from routegate.errors import InputError, errors_only
-from routegate.inputs import live_provider, load_suites, parse_scenarios
+from routegate.inputs import load_suites, parse_scenarios, select_providers
 from routegate.progress import build_progress
 
 if TYPE_CHECKING:  # each command imports what it uses when it runs: ``routegate --help`` stays fast
@@ -213,7 +213,7 @@ def run(
     scenarios = parse_scenarios(scenario_args, [policy])
     suites = load_suites(suite_paths, [policy])
     hook, context = build_progress(progress)
-    live, extra = live_provider(providers)
+    live, extra = select_providers(providers)
     out = Path(out_dir)
     # traces.parquet is compressed and written on a second thread while the summary is computed.
     with context, live, write_traces_aside(out / "traces.parquet") as on_traces:
@@ -323,7 +323,7 @@ def gate(
     scenarios = parse_scenarios(scenario_args, [candidate, baseline])
     suites = load_suites(suite_paths, [candidate, baseline])
     hook, context = build_progress(progress)
-    live, extra = live_provider(providers)
+    live, extra = select_providers(providers)
     options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)
     with context, live:
         outcome = gate_policies(

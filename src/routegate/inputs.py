@@ -42,7 +42,7 @@ def parse_scenarios(args: Sequence[str], policies: Sequence[Policy]) -> list[Sce
     return parse_scenario_args(args, policies)
 
 
-def live_provider(providers: str) -> tuple[AbstractContextManager[object], dict[str, Any]]:
+def select_providers(providers: str) -> tuple[AbstractContextManager[object], dict[str, Any]]:
     """``--providers live``: a live provider factory (closed on exit) and the ``RunOptions`` fields that
     select it (a live run needs no recordings); ``recorded``: nothing to close, no fields."""
     if providers != "live":
