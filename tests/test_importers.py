@@ -18,8 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from routegate.importers import alpacaeval, routellm
+from routegate.importers.attributes import keyword_stakes, keyword_task_type
 from routegate.importers.cli import import_group
-from routegate.importers.common import keyword_stakes, keyword_task_type, seeded_normals
+from routegate.importers.common import seeded_normals
+from routegate.importers.routellm import mmlu, mtbench
+from routegate.importers.routellm.source import MODEL_IDS, STRONG, WEAK
 from routegate.load.policy import load_policy
 from routegate.load.suite import Suite, load_suite
 from routegate.load.tables import message_text
@@ -28,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ROUTEGATE_DATA", ROOT.parent / "shared" / "data"))
 BUNDLED = ROOT / "eval_suites"
 SUITES = ("routellm-mmlu", "routellm-gsm8k", "routellm-mtbench", "alpacaeval")
-STRONG, WEAK = routellm.STRONG, routellm.WEAK
 
 # Skipped only outside CI: CI lays shared/ beside the clone, so a missing folder there is a failure.
 pytestmark = pytest.mark.skipif(
@@ -51,7 +53,8 @@ def suites(built: dict[str, Path]) -> dict[str, Suite]:
 
 def _quality(suite: Suite, model: str) -> pd.Series:
     rec = suite.recordings.to_pandas()
-    return rec[rec["model"] == model].set_index("example_id")["quality"]
+    quality: pd.Series = rec[rec["model"] == model].set_index("example_id")["quality"]
+    return quality
 
 
 def _texts(suite: Suite) -> pd.Series:
@@ -119,10 +122,10 @@ def test_recorded_correctness_reproduces_routellm_accuracy(suites: dict[str, Sui
     listed = pd.read_json(folder / "contaminated_prompts.jsonl", lines=True)["eval_prompt"].tolist()
     raw = raw[~raw["prompt"].isin(listed)]
     suite = suites[f"routellm-{dataset}"]
-    for source, model in routellm.MODEL_IDS.items():
+    for source, model in MODEL_IDS.items():
         published = len(raw[raw[source] == True]) / len(raw) * 100  # noqa: E712 - RouteLLM's own expression
         assert _quality(suite, model).mean() * 100 == pytest.approx(published, abs=1e-9)
-    strong, weak = (_quality(suite, routellm.MODEL_IDS[m]).mean() for m in (STRONG, WEAK))
+    strong, weak = (_quality(suite, MODEL_IDS[m]).mean() for m in (STRONG, WEAK))
     assert strong > weak  # GPT-4 is the strong model on both
 
 
@@ -141,7 +144,7 @@ def test_alpacaeval_win_rates_match_leaderboard(suites: dict[str, Suite]) -> Non
     board = pd.read_csv(DATA / "alpaca_eval/leaderboard.csv", index_col=0)
     for generator, model in alpacaeval.LINEUP.items():
         q = _quality(suites["alpacaeval"], model)
-        assert q.mean() == pytest.approx(board.loc[generator, "win_rate"] / 100, abs=1e-9), generator
+        assert q.mean() == pytest.approx(board["win_rate"][generator] / 100, abs=1e-9), generator
         assert len(q) == board.loc[generator, "n_total"]
     assert _quality(suites["alpacaeval"], "gpt-4-1106-preview").eq(0.5).all()  # the reference, by construction
 
@@ -172,7 +175,7 @@ def test_alpacaeval_joins_models_on_instruction_text(suites: dict[str, Suite]) -
 
 def test_mtbench_scores_normalised(suites: dict[str, Suite]) -> None:
     raw = pd.read_json(DATA / "routellm/mt_bench/judgements.jsonl", lines=True)
-    for source, model in routellm.MODEL_IDS.items():
+    for source, model in MODEL_IDS.items():
         j = raw[raw["model"] == source]
         expected = pd.Series(
             ((j["score"] - 1) / 9).to_numpy(),
@@ -181,8 +184,8 @@ def test_mtbench_scores_normalised(suites: dict[str, Suite]) -> None:
         got = _quality(suites["routellm-mtbench"], model)
         assert np.allclose(got.loc[expected.index].to_numpy(), expected.to_numpy())
         assert got.between(0, 1).all()
-    assert routellm.normalise_score(pd.Series([1, 10, 5.5, -1])).tolist()[:3] == [0.0, 1.0, 0.5]
-    assert np.isnan(routellm.normalise_score(pd.Series([-1])).iloc[0])
+    assert mtbench.normalise_score(pd.Series([1, 10, 5.5, -1])).tolist()[:3] == [0.0, 1.0, 0.5]
+    assert np.isnan(mtbench.normalise_score(pd.Series([-1])).iloc[0])
 
 
 def _data_copy(tmp_path: Path) -> Path:
@@ -200,7 +203,7 @@ def test_failed_judgement_is_missing_not_zero(tmp_path: Path) -> None:
     j.loc[hit, "score"] = -1
     path.unlink()
     j.to_json(path, orient="records", lines=True)
-    suite = load_suite(routellm.import_mtbench(data, tmp_path / "out"), defer=False)
+    suite = load_suite(mtbench.import_mtbench(data, tmp_path / "out"), defer=False)
     q = _quality(suite, "mixtral-8x7b-instruct-v0.1")
     failed = f"mtbench-{j['question_id'].iloc[0]}-t2"
     assert np.isnan(q[failed])
@@ -302,9 +305,9 @@ def test_keyword_rules() -> None:
 
 def test_mmlu_attributes_follow_the_subject_tables(suites: dict[str, Suite]) -> None:
     ex = suites["routellm-mmlu"].examples.to_pandas()
-    assert set(ex["subject"]) == set(routellm.MMLU_CATEGORY)
-    assert (ex["task_type"] == ex["subject"].map(routellm.MMLU_TASK_TYPE).fillna("qa")).all()
-    assert (ex["stakes"] == ex["subject"].map(routellm.MMLU_STAKES).fillna("normal")).all()
+    assert set(ex["subject"]) == set(mmlu.MMLU_CATEGORY)
+    assert (ex["task_type"] == ex["subject"].map(mmlu.MMLU_TASK_TYPE).fillna("qa")).all()
+    assert (ex["stakes"] == ex["subject"].map(mmlu.MMLU_STAKES).fillna("normal")).all()
     assert ((ex["sla"] == "batch") == (ex["input_tokens"] >= 512)).all()
     assert not ex["pii"].any()
 

@@ -28,24 +28,10 @@ from routegate.pipeline import RunOptions, gate_policies, run_policy
 from routegate.providers.recorded import recording_index
 from routegate.report.run_markdown import render_run_markdown
 from routegate.report.verdict import verdict_json
-from routegate.stats.literature import (
-    ModelOutcomes,
-    RouterCurve,
-    RunTotals,
-    aiq,
-    answer_groups,
-    apgr,
-    cpt,
-    hull_quality_at,
-    literature,
-    model_outcomes,
-    oracle_curve,
-    pgr,
-    random_apgr_sd,
-    random_curve,
-    ranked_curve,
-    upper_hull,
-)
+from routegate.stats.aiq import aiq, hull_quality_at, upper_hull
+from routegate.stats.apgr import RouterCurve, apgr, cpt, oracle_curve, pgr, random_apgr_sd, random_curve, ranked_curve
+from routegate.stats.literature import RunTotals, literature
+from routegate.stats.outcomes import ModelOutcomes, answer_groups, model_outcomes
 from routegate.writer import dumps_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -474,5 +460,5 @@ def test_answer_groups_join_only_identical_quality() -> None:
         np.array([1.0, 0.0, np.nan, 0.5, 0.25]),  # a copy again
     ]
     quality = np.vstack(rows)
-    outcomes = ModelOutcomes(tuple(f"m{i}" for i in range(len(rows))), quality, np.zeros_like(quality), quality)
+    outcomes = ModelOutcomes(tuple(f"m{i}" for i in range(len(rows))), quality, np.zeros_like(quality), list(quality))
     assert answer_groups(outcomes) == [[0, 1, 4], [2], [3]]

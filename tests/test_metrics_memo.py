@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-import routegate.stats.literature as metrics
+import routegate.stats.outcomes as metrics
 from routegate.engine.run import replay_suite
 from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.catalog import Catalog

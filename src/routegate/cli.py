@@ -11,13 +11,19 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from functools import partial, wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from routegate._version import __version__
 from routegate.errors import InputError, errors_only
+from routegate.inputs import load_suites, parse_scenarios, select_providers
+from routegate.progress import build_progress
+
+if TYPE_CHECKING:  # each command imports what it uses when it runs: ``routegate --help`` stays fast
+    from routegate.engine.coverage import OnMissing
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,58 +49,40 @@ def _report_input_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _providers_option(func: F) -> F:
-    return click.option(
-        "--providers",
-        type=click.Choice(["recorded", "live"]),
-        default="recorded",
+_providers_option = click.option(
+    "--providers",
+    type=click.Choice(["recorded", "live"]),
+    default="recorded",
+    show_default=True,
+    help="Answer from the suites' recordings, or call the catalog's providers live (docs/providers.md).",
+)
+_seed_option = click.option(
+    "--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported in every output."
+)
+_SCENARIO_HELP = (
+    "Fault scenario: a YAML file, a built-in name, or 'builtin' for all (docs/faults.md); repeat for several."
+)
+_scenario_option = click.option("--scenario", "scenario_args", multiple=True, help=_SCENARIO_HELP)
+_replay_options = [
+    click.option("--suite", "suite_paths", multiple=True, required=True, help="Suite folder; repeat for several."),
+    click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder."),
+    click.option(
+        "--on-missing",
+        type=click.Choice(["error", "skip"]),
+        default="error",
         show_default=True,
-        help="Answer from the suites' recordings, or call the catalog's providers live (docs/providers.md).",
-    )(func)
+        help="A needed recording is missing: stop before any work (error) or count the call as failed (skip).",
+    ),
+    click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI."),
+]
+"""The options every replaying command shares: suites, output folder, missing recordings, progress."""
 
 
-def _replay_options(func: F) -> F:
-    """The options every replaying command shares: suites, output folder, missing recordings, progress."""
-    for option in reversed(
-        [
-            click.option(
-                "--suite", "suite_paths", multiple=True, required=True, help="Suite folder; repeat for several."
-            ),
-            click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder."),
-            click.option(
-                "--on-missing",
-                type=click.Choice(["error", "skip"]),
-                default="error",
-                show_default=True,
-                help="A needed recording is missing: stop before any work (error) or count the call as failed (skip).",
-            ),
-            click.option("--progress/--no-progress", default=True, help="Progress on a terminal; always silent in CI."),
-        ]
-    ):
+def _with_replay_options(func: F) -> F:
+    """``func`` with the ``_replay_options``, in their order."""
+    for option in reversed(_replay_options):
         func = option(func)
     return func
-
-
-def _seed_option(func: F) -> F:
-    return click.option(
-        "--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported in every output."
-    )(func)
-
-
-def _load_suites(paths: tuple[str, ...], policies: list[Any] | None = None) -> list[Any]:
-    """Load every suite once (``pipeline.load_suites``); the same suite twice is bad input."""
-    from routegate.pipeline import load_suites
-
-    return load_suites(paths)
-
-
-def _scenario_option(func: F) -> F:
-    return click.option(
-        "--scenario",
-        "scenario_args",
-        multiple=True,
-        help="Fault scenario: a YAML file, a built-in name, or 'builtin' for all (docs/faults.md); repeat for several.",
-    )(func)
 
 
 def entry() -> None:
@@ -186,46 +174,18 @@ def coverage(policy: str, suite: str, limit: int) -> None:
     click.echo(f"{need.num_rows} (model, example) pairs could be needed; {missing.num_rows} have no recording")
     if missing.num_rows:
         by_model = missing.group_by("model").aggregate([("example_id", "count")]).sort_by("model")
-        for model, count in zip(
-            by_model.column("model").to_pylist(), by_model.column("example_id_count").to_pylist(), strict=True
-        ):
-            click.echo(f"  {model}: {count} missing")
-        head = missing.slice(0, limit)
-        for model, example in zip(head.column("model").to_pylist(), head.column("example_id").to_pylist(), strict=True):
-            click.echo(f"  {model}\t{example}")
+        for row in by_model.to_pylist():
+            click.echo(f"  {row['model']}: {row['example_id_count']} missing")
+        for row in missing.slice(0, limit).to_pylist():
+            click.echo(f"  {row['model']}\t{row['example_id']}")
         if missing.num_rows > limit:
             click.echo(f"  ... and {missing.num_rows - limit} more")
         sys.exit(EXIT_GATE_FAILED)
 
 
-def _progress_hook(enabled: bool) -> tuple[Any, Any]:
-    """A rich status line on a terminal (never in CI or when piped); ``(hook, context)``."""
-    import contextlib
-    import os
-
-    if not enabled or os.environ.get("CI") or not sys.stderr.isatty():
-        return None, contextlib.nullcontext()
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = progress.add_task("replaying", total=None)
-
-    def hook(step: int, pending: int) -> None:
-        progress.update(task, description=f"replay step {step}: {pending:,} requests pending")
-
-    return hook, progress
-
-
 @main.command()
 @click.option("--policy", "policy_spec", required=True, help="Policy file or git:REF:path.")
-@_replay_options
+@_with_replay_options
 @_seed_option
 @_providers_option
 @_scenario_option
@@ -234,7 +194,7 @@ def run(
     policy_spec: str,
     suite_paths: tuple[str, ...],
     out_dir: str,
-    on_missing: str,
+    on_missing: OnMissing,
     seed: int | None,
     progress: bool,
     providers: str,
@@ -244,77 +204,40 @@ def run(
 
     With --scenario, also drill each fault scenario: resilience.json, resilience.md (and its section in summary.md).
     """
-    from functools import partial
-    from pathlib import Path
-
     from routegate.engine.traces import write_traces
     from routegate.load.policy import load_policy
+    from routegate.outputs import write_run
     from routegate.pipeline import RunOptions, run_policy_writing_traces
-    from routegate.report.run_markdown import render_run_markdown
     from routegate.stats.intervals import DEFAULT_SEED
-    from routegate.writer import write_json_atomic, write_text_atomic
 
     policy = load_policy(policy_spec)
-    scenarios = _parse_scenarios(scenario_args, [policy])
-    suites = _load_suites(suite_paths, [policy])
-    hook, context = _progress_hook(progress)
-    live, on_missing, extra = _live_options(providers, on_missing)
+    scenarios = parse_scenarios(scenario_args, [policy])
+    suites = load_suites(suite_paths)
+    hook, context = build_progress(progress)
+    live, extra = select_providers(providers)
     out = Path(out_dir)
     with context, live:
-        options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]
+        options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)
         result = run_policy_writing_traces(policy, suites, options, partial(write_traces, out / "traces.parquet"))
-        resilience = _drill_report(policy, suites, scenarios, options, result)
-    write_json_atomic(out / "summary.json", result.summary)
-    summary_md = render_run_markdown(result.summary)
-    if resilience is not None:
-        summary_md += "\n" + _write_resilience(resilience, out)
-    write_text_atomic(out / "summary.md", summary_md)
+        resilience = None
+        if scenarios:
+            from routegate.drill import drill_policy  # only a drill needs the fault machinery
+
+            resilience = drill_policy(policy, suites, scenarios, options, result)
+    summary_md = write_run(out, result.summary, resilience)
     overall = result.summary["metrics"]["overall"]
     click.echo(
         f"{policy.name}: {overall['n']:,} requests, quality {100 * overall['quality']['mean']:.1f}%, "
         f"${overall['cost_per_1k_usd']:.4f} per 1k, p95 {overall['latency_ms']['p95']:,.0f} ms, "
-        f"errors {100 * overall['error_rate']:.2f}% -> {out / 'summary.md'}"
+        f"errors {100 * overall['error_rate']:.2f}% -> {summary_md}"
     )
-
-
-def _parse_scenarios(args: tuple[str, ...], policies: list[Any]) -> list[Any]:
-    if not args:
-        return []
-    from routegate.drill import parse_scenario_args  # only a drill needs the fault machinery
-
-    return parse_scenario_args(args, policies)
-
-
-def _drill_report(policy: Any, suites: list[Any], scenarios: list[Any], options: Any, result: Any) -> Any:
-    if not scenarios:
-        return None
-    from routegate.drill import drill_policy
-
-    return drill_policy(policy, suites, scenarios, options, result)
-
-
-def _write_resilience(report: dict[str, Any], out: Any) -> str:
-    """Write resilience.json and resilience.md; return the Markdown section."""
-    from routegate.drill import render_resilience_markdown
-    from routegate.writer import dumps_json, write_text_atomic
-
-    text = render_resilience_markdown({"policy": report})
-    write_text_atomic(out / "resilience.md", text)
-    write_text_atomic(out / "resilience.json", dumps_json(report))
-    return text
 
 
 @main.command()
 @click.option("--policy", "policy_spec", required=True, help="Policy file or git:REF:path.")
-@click.option(
-    "--scenario",
-    "scenario_args",
-    multiple=True,
-    required=True,
-    help="Fault scenario: a YAML file, a built-in name, or 'builtin' for all (docs/faults.md); repeat for several.",
-)
+@click.option("--scenario", "scenario_args", multiple=True, required=True, help=_SCENARIO_HELP)
 @click.option("--gates", "gates_spec", default=None, help="Gates file whose resilience section to apply (exit 1).")
-@_replay_options
+@_with_replay_options
 @_report_input_errors
 def drill(
     policy_spec: str,
@@ -322,54 +245,45 @@ def drill(
     scenario_args: tuple[str, ...],
     out_dir: str,
     gates_spec: str | None,
-    on_missing: str,
+    on_missing: OnMissing,
     progress: bool,
 ) -> None:
     """Replay POLICY without faults and under each fault scenario: resilience.json and resilience.md.
 
     Exit 0, or 1 when --gates is given and a resilience gate fails; 2 on bad input.
     """
-    from pathlib import Path
-
-    from routegate.drill import privacy_under_faults, resilience_gates
+    from routegate.drill import drill_policy, privacy_under_faults, resilience_gates
     from routegate.gates.spec import load_gates
     from routegate.load.policy import load_policy
+    from routegate.outputs import write_drill
     from routegate.pipeline import RunOptions, run_policy
 
     policy = load_policy(policy_spec)
-    scenarios = _parse_scenarios(scenario_args, [policy])
+    scenarios = parse_scenarios(scenario_args, [policy])
     gates_cfg, _ = load_gates(gates_spec)
-    suites = _load_suites(suite_paths, [policy])
-    hook, context = _progress_hook(progress)
-    options = RunOptions(on_missing=on_missing, on_step=hook)  # type: ignore[arg-type]
+    suites = load_suites(suite_paths)
+    hook, context = build_progress(progress)
+    options = RunOptions(on_missing=on_missing, on_step=hook)
     with context:
         result = run_policy(policy, suites, options)
-        report = _drill_report(policy, suites, scenarios, options, result)
+        report = drill_policy(policy, suites, scenarios, options, result)
     # Privacy under faults is a hard gate; the other resilience gates apply with --gates.
     gates = resilience_gates(gates_cfg.resilience, report) if gates_spec is not None else privacy_under_faults(report)
-    report["gates"] = [g.to_json() for g in gates]
-    out = Path(out_dir)
-    _write_resilience(report, out)
+    resilience_md = write_drill(Path(out_dir), report, gates)
     for s in report["scenarios"]:
         click.echo(f"  {s['name']}: {s['sentence']}")
     failed = [g for g in gates if not g.passed]
     for g in failed:
         click.echo(f"  failed: {g.name}: {g.reason}")
-    click.echo(f"routegate drill: {len(report['scenarios'])} scenario(s) -> {out / 'resilience.md'}")
+    click.echo(f"routegate drill: {len(report['scenarios'])} scenario(s) -> {resilience_md}")
     sys.exit(EXIT_GATE_FAILED if failed else EXIT_OK)
-
-
-def _policy_text(spec: str) -> str:
-    from routegate.load.sources import parse_source
-
-    return parse_source(spec).read_text()
 
 
 @main.command()
 @click.option("--baseline", "baseline_spec", required=True, help="Baseline policy (file or git:REF:path).")
 @click.option("--candidate", "candidate_spec", required=True, help="Candidate policy (file or git:REF:path).")
 @click.option("--gates", "gates_spec", default=None, help="Gates file (default: the documented defaults).")
-@_replay_options
+@_with_replay_options
 @_seed_option
 @click.option("--generated-at/--no-generated-at", default=False, help="Print a generated-at line in report.html.")
 @click.option("--traces", is_flag=True, help="Also write baseline.traces.parquet and candidate.traces.parquet.")
@@ -382,7 +296,7 @@ def gate(
     suite_paths: tuple[str, ...],
     gates_spec: str | None,
     out_dir: str,
-    on_missing: str,
+    on_missing: OnMissing,
     seed: int | None,
     generated_at: bool,
     traces: bool,
@@ -395,72 +309,32 @@ def gate(
     Writes report.html, summary.md, verdict.json and junit.xml. Exit 0 when every
     gate passes, 1 when one fails, 2 on bad input.
     """
-    import datetime as dt
-    import difflib
-    from pathlib import Path
-
-    from routegate.engine.traces import write_traces
     from routegate.gates.spec import load_gates
     from routegate.load.policy import load_policy
+    from routegate.outputs import diff_policies, write_gate
     from routegate.pipeline import RunOptions, gate_policies
-    from routegate.report.gate_markdown import render_gate_markdown
-    from routegate.report.html import render_html
-    from routegate.report.junit import render_junit
-    from routegate.report.verdict import verdict_json
     from routegate.stats.intervals import DEFAULT_SEED
-    from routegate.writer import dumps_json, write_text_atomic
 
     baseline = load_policy(baseline_spec)
     candidate = load_policy(candidate_spec)
     gates_cfg, gates_source = load_gates(gates_spec)
-    scenarios = _parse_scenarios(scenario_args, [candidate, baseline])
-    suites = _load_suites(suite_paths, [candidate, baseline])
-    hook, context = _progress_hook(progress)
-    live, on_missing, extra = _live_options(providers, on_missing)
-    options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)  # type: ignore[arg-type]
+    scenarios = parse_scenarios(scenario_args, [candidate, baseline])
+    suites = load_suites(suite_paths)
+    hook, context = build_progress(progress)
+    live, extra = select_providers(providers)
+    options = RunOptions(on_missing=on_missing, seed=DEFAULT_SEED if seed is None else seed, on_step=hook, **extra)
     with context, live:
         outcome = gate_policies(
             baseline, candidate, suites, gates_cfg, gates_source=gates_source, options=options, scenarios=scenarios
         )
-    verdict = verdict_json(outcome, gates_cfg)
-    diff = "".join(
-        difflib.unified_diff(
-            _policy_text(baseline_spec).splitlines(keepends=True),
-            _policy_text(candidate_spec).splitlines(keepends=True),
-            fromfile=baseline.source,
-            tofile=candidate.source,
-        )
-    )
-    out = Path(out_dir)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if generated_at else None
-    html = render_html(verdict, policy_diff=diff, generated_at=stamp)
-    report = out / "report.html"
-    # Reports first, verdict last: a verdict.json on disk always has its reports beside it.
-    if traces:
-        write_traces(out / "baseline.traces.parquet", outcome.baseline.traces)
-        write_traces(out / "candidate.traces.parquet", outcome.candidate.traces)
-    write_text_atomic(report, html)
-    write_text_atomic(out / "summary.md", render_gate_markdown(verdict, report_path=str(report)))
-    write_text_atomic(out / "junit.xml", render_junit(verdict))
-    write_text_atomic(out / "verdict.json", dumps_json(verdict))
+    diff = diff_policies(baseline_spec, candidate_spec, baseline.source, candidate.source)
+    report = write_gate(Path(out_dir), outcome, gates_cfg, policy_diff=diff, generated_at=generated_at, traces=traces)
     status = "PASSED" if outcome.verdict.passed else "FAILED"
     for g in outcome.verdict.failed:
         click.echo(f"  failed: {g.name}: {g.reason}")
     failed, total = len(outcome.verdict.failed), len(outcome.verdict.gates)
     click.echo(f"routegate gate {status}: {failed} of {total} gates failed; report: {report}")
     sys.exit(EXIT_OK if outcome.verdict.passed else EXIT_GATE_FAILED)
-
-
-def _live_options(providers: str, on_missing: str) -> tuple[Any, str, dict[str, Any]]:
-    """``--providers live``: a live provider factory (closed on exit); a live run needs no recordings."""
-    import contextlib
-
-    if providers != "live":
-        return contextlib.nullcontext(), on_missing, {}
-    from routegate.providers.live import LiveFactory
-
-    factory = LiveFactory()
-    return factory, on_missing, {"provider": factory, "recorded": False}
 
 
 @main.command()
@@ -498,14 +372,9 @@ def record(
     catalog, _ = load_catalog_source(parse_source(catalog_path))
     suite = load_suite(suite_path, defer=False)  # every prompt is sent, every recording merged
     options = LiveOptions(stream=stream, max_tokens=max_tokens, temperature=temperature, deadline_s=deadline_s)
+    retry = Retry(max_attempts=retries)
     stats = record_suite(
-        suite,
-        models,
-        catalog,
-        only_missing=only_missing,
-        options=options,
-        retry=Retry(max_attempts=retries),
-        batch_size=batch_size,
+        suite, models, catalog, only_missing=only_missing, options=options, retry=retry, batch_size=batch_size
     )
     click.echo(
         f"recorded {stats.made:,} calls ({stats.failed:,} failed; {stats.resumed:,} resumed from an interrupted run) "

@@ -14,12 +14,14 @@ the provider for all pending requests at once, then, with numpy masks:
 
 The loop runs at most (longest chain) x (escalations + 1) steps, whatever the
 number of requests. Nothing here knows whether answers are recorded or live.
+The loop's inputs and outputs live beside it: the policy's lookup tables in
+``routegate.engine.chains``, the attempts table in ``routegate.engine.attempts``
+and the result in ``routegate.engine.result``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -27,193 +29,22 @@ import pyarrow.compute as pc
 
 from routegate.arrow.labels import label_in
 from routegate.arrow.memo import Memo, shared_array
-from routegate.arrow.take import take_rows
 from routegate.arrow.zeros import zeros
+from routegate.engine.attempts import ESCALATION, FALLBACK, AttemptBuffers
+from routegate.engine.chains import ChainTables, latency_budget, policy_models
 from routegate.engine.plan import Plan, plan_tiers
+from routegate.engine.result import Replay
 from routegate.load.catalog import Catalog
 from routegate.load.policy import PolicySpec
-from routegate.providers.base import ERROR_CODES, MISSING, OK, CallBatch, CallResult, Provider
+from routegate.providers.base import OK, CallBatch, CallResult, Provider
 
-FIRST, FALLBACK, ESCALATION = 0, 1, 2
-ATTEMPT_KINDS: tuple[str, ...] = ("first", "fallback", "escalation")
+__all__ = ["CHUNK_ROWS", "FALLBACK", "ConfidenceFn", "Replay", "StepHook", "policy_models", "replay"]
+"""``replay`` and what its callers name with it (the result type, the run's model index, the fallback kind)."""
 
 ConfidenceFn = Callable[[pa.Array], np.ndarray]
 """Confidence in [0, 1] for each response text (NaN when it cannot tell)."""
 StepHook = Callable[[int, int], None]
 """Called after each batch step with (step number, requests still pending)."""
-ResponseSource = Callable[[np.ndarray], pa.Array]
-"""The response texts of the given recording rows (e.g. ``partial(suite.take, "recordings", "response")``)."""
-
-
-def policy_models(spec: PolicySpec) -> tuple[str, ...]:
-    """Every model the policy can call, sorted (the model index of a run)."""
-    return tuple(sorted({m for tier in spec.tiers.values() for m in tier.models}))
-
-
-@dataclass(frozen=True)
-class Replay:
-    """What happened to every request (row-aligned with the examples) and every call."""
-
-    plan: Plan
-    models: tuple[str, ...]
-    final_tier: np.ndarray
-    """int16 tier index of the final answer (the last tier tried when the request failed)."""
-    final_model: np.ndarray
-    """int16 model index of the final answer; -1 when the request failed."""
-    final_attempt: np.ndarray
-    """int64 row in ``attempts`` of the final answer; -1 when the request failed."""
-    n_attempts: np.ndarray
-    fell_back: np.ndarray
-    escalated: np.ndarray
-    failed: np.ndarray
-    last_error: np.ndarray
-    """int8 error code of the last failed call (0 when none failed)."""
-    input_tokens: np.ndarray
-    output_tokens: np.ndarray
-    cost_usd: np.ndarray
-    latency_ms: np.ndarray
-    privacy_breach: np.ndarray
-    breach_attempt: np.ndarray
-    """int16 attempt number (0-based) of the first call that leaked PII; -1 when none did."""
-    confidence_missing: np.ndarray
-    """An escalation decision had to be made without any confidence value."""
-    attempts: pa.Table
-    """One row per call: request, attempt, model, tier, kind, error, tokens, cost, latency, start."""
-    responses: pa.ChunkedArray
-    """Response text per attempt row (null for failed calls; all null when texts were not gathered)."""
-    recorded_quality: np.ndarray
-    """float64 per attempt row: the recording's pre-judged quality (NaN when none)."""
-
-    source_rows: np.ndarray
-    """int64 per attempt row: the recording the answer came from, -1 when unknown (live calls)."""
-    text_gathered: bool
-    """Whether ``responses`` holds the texts (else fetch them from the recordings by ``source_rows``)."""
-
-    def final_responses(self, source: ResponseSource | None = None, rows: np.ndarray | None = None) -> pa.Array:
-        """The final answer's text per request (null when it failed); only ``rows`` when given.
-
-        When the replay did not gather texts, they are read from ``source`` (the recordings
-        the recorded provider answered from), by recording row.
-        """
-        final = self.final_attempt if rows is None else self.final_attempt[np.asarray(rows, dtype=np.int64)]
-        ok = final >= 0
-        if not self.text_gathered:
-            if source is None:
-                raise RuntimeError("texts were not gathered during the replay; pass the recordings' responses")
-            row = self.source_rows[np.where(ok, final, 0)] if self.source_rows.size else np.full(ok.size, -1)
-            have = ok & (row >= 0)
-            texts = source(row[have]).cast(pa.string())
-            # Request i takes text k when it is the k-th request with an answer; a null index gives a null.
-            position = np.cumsum(have) - 1
-            return texts.take(pa.array(position, pa.int64(), mask=~have))
-        taken = take_rows(self.responses, np.where(ok, final, 0))
-        return pc.if_else(pa.array(ok), taken, pa.nulls(len(ok), pa.string()))
-
-    def final_recorded_quality(self) -> np.ndarray:
-        ok = self.final_attempt >= 0
-        return np.where(ok, self.recorded_quality[np.where(ok, self.final_attempt, 0)], np.nan)
-
-
-ATTEMPT_COLUMNS: dict[str, type] = {
-    "request": np.int64,
-    "attempt": np.int16,
-    "model": np.int32,  # int32: the index type of the dictionary arrays of the attempts table
-    "tier": np.int32,
-    "kind": np.int32,
-    "error": np.int8,
-    "input_tokens": np.int64,
-    "output_tokens": np.int64,
-    "cost_usd": np.float64,
-    "latency_ms": np.float64,
-    "start_ms": np.float64,
-    "source_row": np.int64,
-    "quality": np.float64,
-}
-
-
-class _Calls:
-    """The columns of every call, written step by step into buffers (no per-step chunks to concatenate).
-
-    A buffer's pages are only touched where calls are written, so a generous capacity costs
-    address space, not memory; when a run needs more, the buffers grow (a copy) by doubling.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self.buffers: dict[str, np.ndarray] = {
-            name: np.empty(capacity, dtype) for name, dtype in ATTEMPT_COLUMNS.items()
-        }
-        self.responses: list[pa.Array] = []
-        self.size = 0
-
-    def reserve(self, count: int) -> slice:
-        """The attempt rows of the next ``count`` calls."""
-        capacity = len(self.buffers["request"])
-        if self.size + count > capacity:
-            grown = max(2 * capacity, self.size + count)
-            for name, old in self.buffers.items():
-                self.buffers[name] = np.empty(grown, old.dtype)
-                self.buffers[name][: self.size] = old[: self.size]
-        rows = slice(self.size, self.size + count)
-        self.size += count
-        return rows
-
-    def out(self, name: str, rows: slice) -> np.ndarray:
-        """The buffer rows of column ``name`` (a view, to write into)."""
-        return self.buffers[name][rows]
-
-    def column(self, name: str) -> np.ndarray:
-        return self.buffers[name][: self.size]
-
-
-@dataclass(frozen=True)
-class _Rules:
-    """The policy as small lookup tables, indexed by tier, model or error code."""
-
-    chain: np.ndarray
-    """int16 [tier, position] -> model index (-1 past the end of the chain)."""
-    chain_len: np.ndarray
-    price_in: np.ndarray
-    price_out: np.ndarray
-    external: np.ndarray
-    esc_to: np.ndarray
-    """int16 per tier: the tier its escalation step goes to, -1 when none."""
-    esc_below: np.ndarray
-    falls_back: np.ndarray
-    """bool per error code (0..255): the error falls back along the chain."""
-
-    def model_at(self, tier: np.ndarray, position: np.ndarray) -> np.ndarray:
-        """``chain[tier, position]``, by one flat gather (~3x faster than numpy's two-array indexing)."""
-        width = self.chain.shape[1]
-        model: np.ndarray = self.chain.ravel()[tier * width + position]
-        return model
-
-    @classmethod
-    def of(cls, spec: PolicySpec, catalog: Catalog, models: tuple[str, ...], tiers: tuple[str, ...]) -> _Rules:
-        model_index = {m: i for i, m in enumerate(models)}
-        longest = max(len(spec.tiers[t].models) for t in tiers)
-        chain = np.full((len(tiers), longest), -1, dtype=np.int16)
-        for ti, name in enumerate(tiers):
-            for p, model in enumerate(spec.tiers[name].models):
-                chain[ti, p] = model_index[model]
-        tier_pos = {name: i for i, name in enumerate(tiers)}
-        esc_to = np.full(len(tiers), -1, dtype=np.int16)
-        esc_below = np.zeros(len(tiers), dtype=np.float64)
-        for step in spec.escalation.steps:
-            esc_to[tier_pos[step.from_tier]] = tier_pos[step.to]
-            esc_below[tier_pos[step.from_tier]] = step.below_confidence
-        falls_back = np.zeros(256, dtype=bool)
-        falls_back[[ERROR_CODES[k] for k in spec.fallback.on] + [MISSING]] = True
-        return cls(
-            chain=chain,
-            chain_len=np.array([len(spec.tiers[t].models) for t in tiers], dtype=np.int16),
-            price_in=np.array([catalog.models[m].price.input_per_1m / 1e6 for m in models], dtype=np.float64),
-            price_out=np.array([catalog.models[m].price.output_per_1m / 1e6 for m in models], dtype=np.float64),
-            external=np.array([catalog.models[m].privacy == "external" for m in models], dtype=bool),
-            esc_to=esc_to,
-            esc_below=esc_below,
-            falls_back=falls_back,
-        )
-
 
 Selection = slice | np.ndarray
 """The pending requests of a step: ``slice(lo, hi)`` when every request of the chunk is pending, else their rows."""
@@ -271,13 +102,13 @@ def replay(
     plan = plan if plan is not None else plan_tiers(examples, spec)
     tiers = plan.tiers
     n = examples.num_rows
-    rules = _Rules.of(spec, catalog, models, tiers)
+    rules = ChainTables.of(spec, catalog, models, tiers)
     max_esc = spec.escalation.max_escalations
 
     stakes = spec.escalation.always_for_stakes
     stakes_forced = shared_array(memo, f"replay:stakes:{stakes!r}", lambda: label_in(examples.column("stakes"), stakes))
     budgets = tuple((name, cls.latency_budget_ms) for name, cls in (spec.sla or {}).items())
-    budget = shared_array(memo, f"replay:budget:{budgets!r}", lambda: _latency_budget(examples, budgets))
+    budget = shared_array(memo, f"replay:budget:{budgets!r}", lambda: latency_budget(examples, budgets))
     # Unknown (null) counts as PII: a table that skipped detection fails closed, never open.
     pii = np.asarray(pc.fill_null(examples.column("pii"), True).to_numpy(zero_copy_only=False), dtype=bool)
     arrival = examples.column("arrival_ms").to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
@@ -300,7 +131,7 @@ def replay(
     best = np.full(n, -1, dtype=np.int64)
     final = np.full(n, -1, dtype=np.int64)
     final_tier = plan.tier.copy()
-    calls = _Calls(capacity=2 * n)  # the first step's n calls, then room for as many retries
+    calls = AttemptBuffers(capacity=2 * n)  # the first step's n calls, then room for as many retries
 
     step = chunk_rows if chunk_rows is not None and chunk_rows > 0 else max(n, 1)
     for lo in range(0, n, step):
@@ -415,21 +246,7 @@ def replay(
         # final is -1 where unanswered: that gathers the last attempt's value, which np.where then drops.
         final_tier = np.where(answered, attempts_tier[final], final_tier).astype(np.int16)
         final_model = np.where(answered, attempt_model[final], -1).astype(np.int16)
-    attempts = pa.table(
-        {
-            "request": calls.column("request"),
-            "attempt": calls.column("attempt"),
-            "model": pa.DictionaryArray.from_arrays(pa.array(attempt_model), pa.array(list(models), pa.string())),
-            "tier": pa.DictionaryArray.from_arrays(pa.array(attempts_tier), pa.array(list(tiers), pa.string())),
-            "kind": pa.DictionaryArray.from_arrays(pa.array(calls.column("kind")), pa.array(list(ATTEMPT_KINDS))),
-            "error": calls.column("error"),
-            "input_tokens": calls.column("input_tokens"),
-            "output_tokens": calls.column("output_tokens"),
-            "cost_usd": calls.column("cost_usd"),
-            "latency_ms": calls.column("latency_ms"),
-            "start_ms": calls.column("start_ms"),
-        }
-    )
+    attempts = calls.table(models, tiers)
     return Replay(
         plan=plan,
         models=models,
@@ -454,16 +271,6 @@ def replay(
         text_gathered=want_text or confidence_fn is not None,
         recorded_quality=calls.column("quality"),
     )
-
-
-def _latency_budget(examples: pa.Table, budgets: tuple[tuple[str, float], ...]) -> np.ndarray:
-    """float64 per request: the latency budget of its SLA class (inf when none)."""
-    budget = np.full(examples.num_rows, np.inf)
-    if budgets:
-        sla = examples.column("sla")
-        for name, ms in budgets:
-            budget[label_in(sla, (name,))] = ms
-    return budget
 
 
 def _check_result(batch: CallBatch, res: CallResult) -> None:

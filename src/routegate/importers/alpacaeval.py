@@ -15,22 +15,24 @@ import pandas as pd
 import pyarrow as pa
 
 from routegate.errors import InputError
-from routegate.importers.common import (
-    DEFAULT_SEED,
+from routegate.importers.attributes import (
     LONG_INPUT_TOKENS,
-    MODELLED_COLUMNS,
     TASK_TYPE_RULES,
-    input_tokens_of,
     keyword_stakes,
     keyword_task_type,
+    sla_of,
+    tags_of,
+)
+from routegate.importers.common import (
+    DEFAULT_SEED,
+    MODELLED_COLUMNS,
+    input_tokens_of,
     output_tokens_of,
     recordings_for,
     require_columns,
     require_file,
-    sla_of,
     source_block,
     string_array,
-    tags_of,
     user_messages,
     write_suite,
 )

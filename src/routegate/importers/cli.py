@@ -1,6 +1,7 @@
 """``routegate import``: build the bundled suites from the shared source data.
 
-Register with ``main.add_command(import_group)`` in routegate.cli.
+``routegate.cli``'s ``import`` command hands its arguments to ``import_group``
+(imported on use: the importers pull in pandas).
 """
 
 from __future__ import annotations

@@ -1,24 +1,17 @@
-"""Routing-literature metrics: RouteLLM's PGR / APGR / CPT and RouterBench's hull / AIQ.
+"""The ``literature`` entry of a run's summary: per suite, RouteLLM's or RouterBench's metrics and where the run sits.
 
 Two families of numbers, both defined in docs/metrics.md with their sources:
 
-* **Two-model suites** (RouteLLM, Ong et al. 2024): with a strong and a weak
-  model, a router that sends a share ``s`` of requests to the strong one
-  scores ``q(s)``. ``PGR = (q - q_weak) / (q_strong - q_weak)``; ``APGR`` is
-  the area under PGR over the strong-call share in [0, 1]; ``CPT(x)`` is the
-  smallest strong-call share whose PGR reaches ``x``. A policy is one point
-  (its share, its PGR); the random router and the per-request oracle are
-  whole curves, computed exactly here (every threshold, not a 10-bin sweep).
-* **Multi-model suites** (RouterBench, Hu et al. 2024): each single-model
-  policy is a (cost, quality) point; a random split between two models
-  reaches every point of the segment between them, so the non-decreasing
-  upper convex hull of the points is what random mixtures of single models
-  achieve. ``AIQ`` is the mean height of that hull over the cost range.
+* **Two-model suites** (RouteLLM, Ong et al. 2024; math in
+  ``routegate.stats.apgr``): PGR, APGR and CPT of the run's policy, with the
+  random router and the per-request oracle as reference curves.
+* **Multi-model suites** (RouterBench, Hu et al. 2024; math in
+  ``routegate.stats.aiq``): the single-model (cost, quality) points, their
+  non-decreasing upper convex hull and its AIQ, and the run's gap to the hull.
 
-The math (``pgr`` ... ``aiq``) is pure functions of numpy arrays.
-``literature_for_suite`` derives the per-model outcomes of a loaded suite
-(columnar: one join per suite, one scorer call per model, the same arithmetic
-as a single-model replay) and places a run's traces among them. No I/O.
+A suite's part of each block depends on the suite, the catalog and the seed
+only (from its per-model outcomes, ``routegate.stats.outcomes``): it is
+computed once per suite and shared by every run over it. No I/O.
 """
 
 from __future__ import annotations
@@ -38,271 +31,36 @@ from routegate.engine.plan import suite_traffic_draw, traffic_draw
 from routegate.load.catalog import Catalog
 from routegate.load.policy import canonical_sha256
 from routegate.load.suite import Suite
-from routegate.providers.base import OK
-from routegate.providers.recorded import RecordedProvider
-from routegate.scoring import ScoreInput, get_scorer, needs_response, passes_recorded_quality
+from routegate.stats.aiq import aiq, hull_quality_at, upper_hull
+from routegate.stats.apgr import RouterCurve, apgr, cpt, curve_pgr_at, oracle_curve, pgr, random_apgr_sd, random_curve
+from routegate.stats.outcomes import ModelOutcomes, answer_groups, model_outcomes
+
+__all__ = [
+    "PGR_TARGETS",
+    "ROUTELLM",
+    "ROUTERBENCH",
+    "ModelOutcomes",
+    "MultiModelReference",
+    "RunTotals",
+    "TwoModelReference",
+    "literature",
+    "literature_for_suite",
+    "model_outcomes",
+    "multi_model_block",
+    "multi_model_policy",
+    "multi_model_reference",
+    "two_model_block",
+    "two_model_policy",
+    "two_model_reference",
+]
+"""This module's names, and the per-model outcomes it reads (``ModelOutcomes``, ``model_outcomes``) for its callers."""
 
 PGR_TARGETS: tuple[float, ...] = (0.5, 0.8)
 """The CPT targets reported (RouteLLM reports CPT(50%) and CPT(80%))."""
 ROUTELLM = "RouteLLM (Ong et al. 2024), routellm/evals/evaluate.py"
+"""The ``source`` of a two-model block."""
 ROUTERBENCH = "RouterBench (Hu et al. 2024), evaluation/AIQ.py"
-
-
-# ---------------------------------------------------------------- two models
-
-
-def pgr(quality: float, q_weak: float, q_strong: float) -> float | None:
-    """Performance gap recovered; None when there is no gap (or a value is not finite)."""
-    gap = q_strong - q_weak
-    if not (np.isfinite(quality) and np.isfinite(gap)) or gap == 0:
-        return None
-    return float((quality - q_weak) / gap)
-
-
-@dataclass(frozen=True)
-class RouterCurve:
-    """Quality of a router family as a function of its strong-call share."""
-
-    share: np.ndarray
-    """Strong-call share, non-decreasing, from 0 to 1."""
-    quality: np.ndarray
-    """Mean quality at that share."""
-
-
-def ranked_curve(
-    q_weak: np.ndarray, q_strong: np.ndarray, order: np.ndarray, *, only_gains: bool = False
-) -> RouterCurve:
-    """Exact curve of the routers "the first k requests of ``order`` go to the strong model", k = 0..n.
-
-    ``only_gains``: a request whose strong answer is no better keeps the weak
-    answer (the oracle's "at most this many strong calls").
-    """
-    n = q_weak.size
-    gain = (q_strong - q_weak)[order]
-    if only_gains:
-        gain = np.maximum(gain, 0.0)
-    quality = np.empty(n + 1)
-    quality[0] = float(q_weak.mean()) if n else np.nan
-    np.cumsum(gain, out=quality[1:])
-    quality[1:] = quality[0] + quality[1:] / max(n, 1)
-    return RouterCurve(share=np.arange(n + 1) / max(n, 1), quality=quality)
-
-
-def random_curve(q_weak: np.ndarray, q_strong: np.ndarray, draws: np.ndarray) -> RouterCurve:
-    """The random router: a traffic split sends requests whose draw is below the share to the strong model."""
-    return ranked_curve(q_weak, q_strong, np.argsort(draws, kind="stable"))
-
-
-def oracle_curve(q_weak: np.ndarray, q_strong: np.ndarray) -> RouterCurve:
-    """The per-request oracle: with k strong calls, spend them on the k largest gains (none on a loss)."""
-    return ranked_curve(q_weak, q_strong, np.argsort(-(q_strong - q_weak), kind="stable"), only_gains=True)
-
-
-def apgr(curve: RouterCurve, q_weak: float, q_strong: float) -> float | None:
-    """Average PGR: trapezoid area under PGR(share), divided by the share range (1 for a full sweep)."""
-    span = float(curve.share[-1] - curve.share[0]) if curve.share.size else 0.0
-    if span <= 0:
-        return None
-    mean_quality = float(np.trapezoid(curve.quality, curve.share)) / span
-    return pgr(mean_quality, q_weak, q_strong)
-
-
-def cpt(curve: RouterCurve, target: float, q_weak: float, q_strong: float) -> float | None:
-    """Smallest strong-call share at which PGR reaches ``target`` (linear between curve points); None if never."""
-    gap = q_strong - q_weak
-    if not np.isfinite(gap) or gap == 0 or curve.share.size == 0:
-        return None
-    level = (curve.quality - q_weak) / gap
-    reached = np.flatnonzero(level >= target - 1e-12)
-    if reached.size == 0:
-        return None
-    i = int(reached[0])
-    if i == 0:
-        return float(curve.share[0])
-    x0, x1, y0, y1 = curve.share[i - 1], curve.share[i], level[i - 1], level[i]
-    return float(x0 + (x1 - x0) * (target - y0) / (y1 - y0)) if y1 != y0 else float(x1)
-
-
-def curve_pgr_at(curve: RouterCurve, share: float, q_weak: float, q_strong: float) -> float | None:
-    """PGR of the curve at ``share`` (linear between points)."""
-    if curve.share.size == 0 or not np.isfinite(share):
-        return None
-    return pgr(float(np.interp(share, curve.share, curve.quality)), q_weak, q_strong)
-
-
-def random_apgr_sd(q_weak: np.ndarray, q_strong: np.ndarray) -> float | None:
-    """Standard deviation of a random router's APGR over uniformly random orders (its expectation is 0.5).
-
-    The trapezoid area is a linear permutation statistic sum_j w_j g_pi(j) with
-    w_j = n - j + 1 (over n^2), so (Hoeffding) Var = (n + 1) / (12 n^3) * sum (g - mean g)^2,
-    divided by the squared gap.
-    """
-    g = q_strong - q_weak
-    n = g.size
-    gap = float(g.mean()) if n else 0.0
-    if n < 2 or gap == 0:
-        return None
-    return float(np.sqrt((n + 1) / (12 * n**3) * float(((g - gap) ** 2).sum())) / abs(gap))
-
-
-# ---------------------------------------------------------------- many models
-
-
-def upper_hull(costs: np.ndarray, qualities: np.ndarray) -> np.ndarray:
-    """Indices of the non-decreasing upper convex hull, by cost: it starts at the cheapest point (best
-    quality among equally cheap ones) and ends at the best-quality point (the cheapest of equals)."""
-    costs, qualities = np.asarray(costs, dtype=np.float64), np.asarray(qualities, dtype=np.float64)
-    ok = np.flatnonzero(np.isfinite(costs) & np.isfinite(qualities))
-    if ok.size == 0:
-        return ok
-    order = ok[np.lexsort((-qualities[ok], costs[ok]))]
-    hull: list[int] = []
-    for i in order:
-        if hull and costs[hull[-1]] == costs[i]:
-            continue  # an equally cheap point of lower (or equal) quality
-        if hull and qualities[i] <= qualities[hull[-1]]:
-            continue  # dearer and no better: never on a non-decreasing hull
-        while len(hull) >= 2:
-            a, b = hull[-2], hull[-1]
-            ab_c, ab_q = costs[b] - costs[a], qualities[b] - qualities[a]
-            cross = ab_c * (qualities[i] - qualities[a]) - ab_q * (costs[i] - costs[a])
-            if cross >= 0:  # b lies on or under the segment a -> i
-                hull.pop()
-            else:
-                break
-        hull.append(int(i))
-    return np.array(hull, dtype=np.int64)
-
-
-def hull_quality_at(hull_costs: np.ndarray, hull_qualities: np.ndarray, cost: float) -> float | None:
-    """Quality of the hull at ``cost``: linear between hull points, flat after the last; None below the first."""
-    if hull_costs.size == 0 or not np.isfinite(cost) or cost < hull_costs[0]:
-        return None
-    return float(np.interp(cost, hull_costs, hull_qualities))
-
-
-def aiq(costs: np.ndarray, qualities: np.ndarray) -> float | None:
-    """Area under the non-decreasing hull over [min cost, max cost], divided by that range.
-
-    With one cost only (range 0) the limit: the best quality at that cost.
-    """
-    costs, qualities = np.asarray(costs, dtype=np.float64), np.asarray(qualities, dtype=np.float64)
-    idx = upper_hull(costs, qualities)
-    if idx.size == 0:
-        return None
-    finite = np.isfinite(costs) & np.isfinite(qualities)
-    c_max = float(costs[finite].max())
-    hc, hq = costs[idx], qualities[idx]
-    c_min = float(hc[0])
-    if c_max == c_min:
-        return float(hq[0])
-    xs = np.append(hc, c_max) if hc[-1] < c_max else hc
-    ys = np.append(hq, hq[-1]) if hc[-1] < c_max else hq
-    return float(np.trapezoid(ys, xs)) / (c_max - c_min)
-
-
-# ---------------------------------------------------------------- suites
-
-
-@dataclass(frozen=True)
-class ModelOutcomes:
-    """What each fully recorded model would score and cost on every request of a suite, alone."""
-
-    models: tuple[str, ...]
-    quality: np.ndarray
-    """float64 [model, request]: the suite's scorer on the recording (0 for a failed call, NaN unscored)."""
-    cost: np.ndarray
-    """float64 [model, request]: recorded tokens x the catalog's prices."""
-    latency: Sequence[np.ndarray]
-    """Per model, float64 per request: the recorded latency of the call (read-only views of the
-    recordings where they are in model blocks: no copy)."""
-
-
-def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
-    """Per-request quality and cost of every catalog model that has a recording for every request.
-
-    The same arithmetic as replaying the single-model policy: the recorded
-    provider's join, the suite's scorer with its options, failed calls score 0.
-    They depend on the suite and the catalog only, so they are computed once per
-    loaded suite and catalog (a gate's two runs share them).
-    """
-    key = str(("model_outcomes", canonical_sha256(catalog)))
-    return suite.memoised(key, lambda: _model_outcomes(suite, catalog))
-
-
-def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
-    """Each fully recorded model's recordings, row by row of the [model, request] arrays.
-
-    With the recordings in model blocks (the layout routegate writes), a model's recordings are one
-    contiguous run of rows, read as slices; otherwise they are gathered by the join keys. The
-    numeric columns come from the recorded provider (memoised per suite, so a gate's replays have
-    usually converted them already); only the scorer runs once per model.
-    """
-    n = suite.examples.num_rows
-    rows = suite.recording_keys().rows_of(n, tuple(sorted(catalog.models)))
-    models = tuple(rows)
-    if not models:
-        return ModelOutcomes(models, np.full((0, n), np.nan), np.zeros((0, n)), [])
-    recorded = RecordedProvider.from_suite(suite, ())
-    reference = suite.examples.column("reference").combine_chunks()
-    quality, cost = np.empty((len(models), n)), np.empty((len(models), n))
-    latency = []
-    for k, model in enumerate(models):
-        at = rows[model]
-        price = catalog.models[model].price
-        bad = recorded.error[at] != OK
-        # Same arithmetic as the replay's (in * price_in + out * price_out), in place.
-        np.multiply(recorded.input_tokens[at], price.input_per_1m / 1e6, out=cost[k])
-        cost[k] += recorded.output_tokens[at] * (price.output_per_1m / 1e6)
-        latency.append(recorded.latency_ms[at])
-        pre_judged = recorded.quality_at(at)
-        pre_judged[bad] = np.nan
-        quality[k] = _score_model(suite, reference, at, bad, pre_judged)
-        quality[k][bad] = 0.0  # a failed call scores 0, whatever the scorer says of its (null) answer
-    return ModelOutcomes(models, quality, cost, latency)
-
-
-def _score_model(
-    suite: Suite, reference: pa.Array, at: slice | np.ndarray, bad: np.ndarray, pre_judged: np.ndarray
-) -> np.ndarray:
-    """The suite's scorer on one model's recordings (``at``: its recording rows, request by request)."""
-    scoring = suite.manifest.scoring
-    scorer = get_scorer(scoring.scorer)
-    if passes_recorded_quality(scorer):
-        return pre_judged
-    n = bad.size
-    if needs_response(scorer):
-        take = np.arange(at.start, at.stop) if isinstance(at, slice) else at
-        resp = suite.take("recordings", "response", take)
-        if bad.any():
-            resp = pc.if_else(pa.array(~bad), resp, pa.nulls(n, resp.type))
-    else:
-        resp = pa.nulls(n, pa.string())
-    inputs = ScoreInput(
-        response=resp if resp.type == pa.string() else resp.cast(pa.string()),
-        reference=reference,
-        recorded=pa.array(pre_judged, pa.float64(), from_pandas=True),
-    )
-    return np.asarray(scorer(inputs, scoring.options), dtype=np.float64)
-
-
-def answer_groups(outcomes: ModelOutcomes) -> list[list[int]]:
-    """Models grouped by identical per-request quality (e.g. a self-hosted copy of the same recordings).
-
-    Two models whose (NaN count, sum of the rest) differ cannot be identical: only models that agree
-    on that one pass each are compared element by element."""
-    digest = [(int(np.isnan(q).sum()), float(np.nansum(q))) for q in outcomes.quality]
-    groups: list[list[int]] = []
-    for i in range(len(outcomes.models)):
-        for group in groups:
-            if digest[group[0]] != digest[i]:
-                continue
-            if np.array_equal(outcomes.quality[group[0]], outcomes.quality[i], equal_nan=True):
-                group.append(i)
-                break
-        else:
-            groups.append([i])
-    return groups
+"""The ``source`` of a multi-model block."""
 
 
 def _mean(x: np.ndarray) -> float | None:
@@ -316,7 +74,9 @@ class RunTotals:
     scored, no request)."""
 
     quality: float | None
+    """Mean quality of the run's scored requests on the suite."""
     cost_per_1k_usd: float | None
+    """The run's $ per 1,000 requests on the suite."""
 
     @classmethod
     def of(cls, traces: pa.Table) -> RunTotals:
@@ -364,10 +124,15 @@ class TwoModelReference:
     tail: dict[str, Any]
     """The block's entries after ``policy`` (random, oracle)."""
     strong_names: list[str]
+    """Every model answering like the strong one (a request that called any of them made a strong call)."""
     q_weak: float
+    """Mean quality of the weak model over the requests both models' answers are scored on."""
     q_strong: float
+    """Mean quality of the strong model over the same requests."""
     random: RouterCurve
+    """The random router's curve (the suite's traffic draw for the seed)."""
     oracle: RouterCurve
+    """The per-request oracle's curve."""
 
 
 def two_model_reference(
@@ -443,10 +208,13 @@ class MultiModelReference:
     hull: np.ndarray
     """Indices of the models on the non-decreasing upper hull."""
     points: list[dict[str, Any]]
+    """The block's ``points``: each model's $ per 1k, quality and whether it is on the hull."""
     aiq: float | None
+    """AIQ of the single-model points."""
 
 
 def multi_model_reference(outcomes: ModelOutcomes) -> MultiModelReference:
+    """The suite's single-model points, their hull and AIQ (no policy in them)."""
     means = [_mean(q) for q in outcomes.quality]
     quality = np.array([np.nan if m is None else m for m in means], dtype=np.float64)
     cost = outcomes.cost.mean(axis=1) * 1000
