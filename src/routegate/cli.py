@@ -310,7 +310,7 @@ def _drill_report(policy: Any, suites: list[Any], scenarios: list[Any], options:
 
 def _write_resilience(report: dict[str, Any], out: Any) -> str:
     """Write resilience.json and resilience.md; return the Markdown section."""
-    from routegate.drill import render_resilience_markdown
+    from routegate.report.resilience_markdown import render_resilience_markdown
     from routegate.writer import dumps_json, write_text_atomic
 
     text = render_resilience_markdown({"policy": report})
