@@ -448,7 +448,7 @@ def gate(
     )
     out = Path(out_dir)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if generated_at else None
-    html = render_html(verdict, policy_diff=diff, generated_at=stamp)
+    html = render_html(verdict, gates=outcome.verdict.gates, policy_diff=diff, generated_at=stamp)
     report = out / "report.html"
     # Reports first, verdict last: a verdict.json on disk always has its reports beside it.
     if traces:
