@@ -70,7 +70,7 @@ def test_cascade_is_cheaper_but_collapses_under_a_rate_limit_storm(suites: list[
     assert "Resilience" in md
     assert storm["sentence"] in md
     assert "rate-limit-together" in md
-    html = render_html(verdict)
+    html = render_html(verdict, gates=out.verdict.gates)
     assert 'id="resilience"' in html
     assert "rate-limit-together" in html
     assert "<script" not in html

@@ -427,6 +427,24 @@ def test_explain_lists_warnings(tmp_path: Path) -> None:
     assert "never" in text.split("## Warnings")[1]
 
 
+def test_explain_prints_numbers_in_their_units(tmp_path: Path) -> None:
+    rules = [
+        {"name": "huge", "when": {"input_tokens_min": 12345, "input_tokens_max": 1234567}, "tier": "reasoning"},
+        {"name": "canary", "when": {"traffic": {"share": 0.333, "seed": 4}}, "tier": "fast"},
+    ]
+    sla = {"interactive": {"latency_budget_ms": 1500.5}, "batch": {"latency_budget_ms": 1234567}}
+    escalation = {"steps": [{"from": "fast", "to": "balanced", "below_confidence": 0.125}]}
+    text = explain_policy(load_policy(str(write_project(tmp_path, rules=rules, sla=sla, escalation=escalation))))
+    # prices per 1M tokens with at most 6 significant digits and no trailing zeros
+    assert "`gpt-small` (openai, external, $0.15/$0.6 per 1M in/out)" in text
+    assert "`gpt-big` (openai, external, $5/$15 per 1M in/out)" in text
+    assert "input is at least 12,345 tokens and input is at most 1,234,567 tokens" in text
+    assert "in a 33.3% traffic share (seed 4)" in text
+    assert "confidence below 0.125" in text
+    assert "| `interactive` | 1,500 ms |" in text  # whole milliseconds, ties to even
+    assert "| `batch` | 1,234,567 ms |" in text
+
+
 def test_describe_condition() -> None:
     assert describe_condition(C()) == "every request"
     assert describe_condition(C(tags_any=["a", "b", "c"])) == "tagged `a`, `b` or `c`"

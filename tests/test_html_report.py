@@ -10,6 +10,7 @@ real ``routegate gate`` run.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import re
@@ -23,14 +24,18 @@ from typing import Any
 
 import pytest
 
+from routegate.gates.outcome import GateOutcome
+from routegate.gates.result import GateResult
 from routegate.gates.spec import GatesSpec
 from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
 from routegate.pipeline import RunOptions, gate_policies
-from routegate.report.html import MAX_SLICE_ROWS, render_html
+from routegate.report.html import render_html
+from routegate.report.html.slices import MAX_SLICE_ROWS
 from routegate.report.verdict import verdict_json
 from routegate.stats.frontier import single_model_points
+from routegate.units import Unit
 from routegate.writer import dumps_json
 
 ROUTEGATE = shutil.which("routegate") or str(Path(sys.executable).parent / "routegate")
@@ -80,14 +85,26 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def verdict(suite: Path) -> dict[str, Any]:
-    """A real verdict (cheaper candidate: less escalation), built in-process, before any JSON round trip."""
+def outcome_and_verdict(suite: Path) -> tuple[GateOutcome, dict[str, Any]]:
+    """A real gate (cheaper candidate: less escalation), run in-process, and its verdict dict."""
     baseline, candidate = load_policy(str(suite / "policy.yaml")), load_policy(str(suite / "candidate.yaml"))
     suites = [load_suite(suite)]
     outcome = gate_policies(baseline, candidate, suites, GatesSpec(), options=RunOptions(seed=5))
     v = verdict_json(outcome, GatesSpec())
     v["single_models"] = single_model_points(suites, candidate, seed=5)
-    return v
+    return outcome, v
+
+
+@pytest.fixture(scope="module")
+def verdict(outcome_and_verdict: tuple[GateOutcome, dict[str, Any]]) -> dict[str, Any]:
+    """The real gate's verdict dict, before any JSON round trip."""
+    return outcome_and_verdict[1]
+
+
+@pytest.fixture(scope="module")
+def gates(outcome_and_verdict: tuple[GateOutcome, dict[str, Any]]) -> tuple[GateResult, ...]:
+    """The real gate's typed results, in verdict.json's order."""
+    return outcome_and_verdict[0].verdict.gates
 
 
 @pytest.fixture(scope="module")
@@ -217,18 +234,20 @@ def _assert_clean(r: Rendered) -> None:
 # --------------------------------------------------------------------------- content and determinism
 
 
-def test_same_verdict_gives_same_bytes_before_and_after_json(verdict: dict[str, Any]) -> None:
-    first = render_html(verdict, policy_diff="--- a\n+++ b\n")
-    assert render_html(verdict, policy_diff="--- a\n+++ b\n") == first
-    assert render_html(json.loads(dumps_json(verdict)), policy_diff="--- a\n+++ b\n") == first
+def test_same_verdict_gives_same_bytes_before_and_after_json(
+    verdict: dict[str, Any], gates: tuple[GateResult, ...]
+) -> None:
+    first = render_html(verdict, gates=gates, policy_diff="--- a\n+++ b\n")
+    assert render_html(verdict, gates=gates, policy_diff="--- a\n+++ b\n") == first
+    assert render_html(json.loads(dumps_json(verdict)), gates=gates, policy_diff="--- a\n+++ b\n") == first
     assert "Generated at" not in first
-    stamped = render_html(verdict, policy_diff="--- a\n+++ b\n", generated_at="2030-01-02 03:04 UTC")
+    stamped = render_html(verdict, gates=gates, policy_diff="--- a\n+++ b\n", generated_at="2030-01-02 03:04 UTC")
     assert "Generated at 2030-01-02 03:04 UTC." in stamped
     assert re.sub(r"<div>Generated at [^<]*</div>\n?", "", stamped) == first
 
 
-def test_page_is_self_contained(verdict: dict[str, Any]) -> None:
-    html = render_html(verdict)
+def test_page_is_self_contained(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
+    html = render_html(verdict, gates=gates)
     assert "<script" not in html.lower()
     assert "default-src 'none'; style-src 'unsafe-inline'; img-src data:" in html
     # The only URL is the SVG namespace, which no browser fetches.
@@ -238,9 +257,9 @@ def test_page_is_self_contained(verdict: dict[str, Any]) -> None:
     assert "|safe" not in (Path(__file__).resolve().parents[1] / "src/routegate/templates/report.html.j2").read_text()
 
 
-def test_failed_gates_come_first_and_banner_says_failed(verdict: dict[str, Any]) -> None:
+def test_failed_gates_come_first_and_banner_says_failed(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
     assert not verdict["passed"], "the cheaper candidate is expected to fail a quality gate"
-    html = render_html(verdict)
+    html = render_html(verdict, gates=gates)
     assert 'class="banner failed"' in html
     assert ">FAILED<" in html
     failed = [g["name"] for g in verdict["gates"] if not g["passed"]]
@@ -254,23 +273,21 @@ def test_failed_gates_come_first_and_banner_says_failed(verdict: dict[str, Any])
     assert f"fails {len(failed)} of {len(verdict['gates'])} gates" in html
 
 
-def test_passing_verdict_banner(verdict: dict[str, Any]) -> None:
+def test_passing_verdict_banner(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
     v = copy.deepcopy(verdict)
     v["passed"] = True
-    for g in v["gates"]:
-        g["passed"] = True
-    html = render_html(v)
+    html = render_html(v, gates=[dataclasses.replace(g, passed=True) for g in gates])
     assert 'class="banner passed"' in html
     assert ">PASSED<" in html
     assert "passes all" in html
     assert "fails" not in html.split('id="summary"')[0]
 
 
-def test_saving_against_the_reasoning_tier(verdict: dict[str, Any]) -> None:
+def test_saving_against_the_reasoning_tier(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
     ref = next(p for p in verdict["single_models"] if p["model"] == "synth-reasoning")["cost_per_1k_usd"]
     base = verdict["deltas"]["overall"]["cost_per_1k_usd"]["baseline"]
     cand = verdict["deltas"]["overall"]["cost_per_1k_usd"]["candidate"]
-    html = render_html(verdict)
+    html = render_html(verdict, gates=gates)
     assert f"<b>${ref:,.4f}</b> per 1k" in html
     assert f"Baseline saves<br><b>{100 * (1 - base / ref):.1f}%</b>" in html
     assert f"Candidate saves<br><b>{100 * (1 - cand / ref):.1f}%</b>" in html
@@ -278,17 +295,17 @@ def test_saving_against_the_reasoning_tier(verdict: dict[str, Any]) -> None:
     v = copy.deepcopy(verdict)
     v["candidate"]["policy"]["tiers"] = {"reasoning": ["synth-balanced", "synth-reasoning"]}
     other = next(p for p in v["single_models"] if p["model"] == "synth-balanced")["cost_per_1k_usd"]
-    assert f"<b>${other:,.4f}</b> per 1k" in render_html(v)
+    assert f"<b>${other:,.4f}</b> per 1k" in render_html(v, gates=gates)
     # No single-model replay of the reasoning tier's models: said, not guessed.
     v = copy.deepcopy(verdict)
     v["single_models"] = [p for p in v["single_models"] if p["model"] != "synth-reasoning"]
-    html = render_html(v)
+    html = render_html(v, gates=gates)
     assert "No single-model replay exists for the reasoning tier" in html
     assert "Baseline saves" not in html
 
 
-def test_tier_shift_matrix_and_tier_mix(verdict: dict[str, Any]) -> None:
-    html = render_html(verdict)
+def test_tier_shift_matrix_and_tier_mix(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
+    html = render_html(verdict, gates=gates)
     counts = verdict["tier_shift"]["counts"]
     diag = re.findall(r'<td class="diag">([\d,]+)</td>', html)
     assert diag == [f"{counts[i][i]:,}" for i in range(len(counts))]
@@ -299,8 +316,8 @@ def test_tier_shift_matrix_and_tier_mix(verdict: dict[str, Any]) -> None:
         assert f"{100 * mix['baseline']:.1f}% → {100 * mix['candidate']:.1f}%" in html, tier
 
 
-def test_frontier_plot_has_every_single_model(verdict: dict[str, Any]) -> None:
-    html = render_html(verdict)
+def test_frontier_plot_has_every_single_model(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
+    html = render_html(verdict, gates=gates)
     plot = html[html.index('id="frontier"') : html.index('id="latency"')]
     for p in verdict["single_models"]:
         assert f">{p['model']}</text>" in plot
@@ -310,8 +327,8 @@ def test_frontier_plot_has_every_single_model(verdict: dict[str, Any]) -> None:
     assert ">candidate: bench-cheaper</text>" in plot
 
 
-def test_latency_and_slices_are_summarised(verdict: dict[str, Any]) -> None:
-    html = render_html(verdict)
+def test_latency_and_slices_are_summarised(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
+    html = render_html(verdict, gates=gates)
     sla = verdict["deltas"]["by_slice"]["sla"]
     for cls, block in sla.items():
         p95 = block["latency_ms"]["p95"]
@@ -324,31 +341,83 @@ def test_latency_and_slices_are_summarised(verdict: dict[str, Any]) -> None:
             assert f"{100 * q['baseline']:.1f}% → {100 * q['candidate']:.1f}%" in html, (name, value)
 
 
-def test_size_stays_small_with_many_slice_values(verdict: dict[str, Any]) -> None:
+def test_size_stays_small_with_many_slice_values(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
     v = copy.deepcopy(verdict)
     block = next(iter(v["deltas"]["by_slice"]["task_type"].values()))
     many = 20_000
     v["deltas"]["by_slice"]["customer"] = {f"customer-{i:05d}": block for i in range(many)}
-    v["gates"] = v["gates"] + [
-        {
-            "name": f"quality[customer=customer-{i:05d}]",
-            "passed": True,
-            "skipped": False,
-            "observed": 0.0,
-            "threshold": -0.03,
-            "reason": "ok " * 30,
-        }
+    extra = [
+        GateResult(f"quality[customer=customer-{i:05d}]", True, 0.0, -0.03, "ok " * 30, unit=Unit.POINTS)
         for i in range(5000)
     ]
-    html = render_html(v)
+    html = render_html(v, gates=[*gates, *extra])
     assert len(html.encode()) < 5_000_000
     assert len(html.encode()) < 300_000  # only capped, aggregated rows go in
     assert f"… and {many - MAX_SLICE_ROWS} more values" in html
     assert "more gates (all listed in verdict.json)" in html
 
 
-def _poison(verdict: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The verdict with the XSS corpus in every untrusted field, and a policy diff carrying it too."""
+GATE_CELL = re.compile(
+    r'<td class="name">([^<]*)</td><td>.*?</td><td class="num">([^<]*)</td><td class="num">([^<]*)</td>'
+)
+"""A gates-table row: name, observed, threshold."""
+
+
+@pytest.mark.parametrize(
+    ("unit", "observed", "threshold", "shown"),
+    [
+        (Unit.POINTS, -0.0123, -0.01, ("-1.23 pt", "-1.00 pt")),
+        (Unit.SHARE, 0.0123, 0.01, ("1.23%", "1.00%")),
+        (Unit.PERCENT, 10.06, 10.0, ("+10.1%", "+10.0%")),
+        (Unit.MS, 1234.5, 2500.0, ("1,234 ms", "2,500 ms")),
+        (Unit.COUNT, 12345, 0, ("12,345", "0")),
+        (Unit.NUMBER, 0.99871234, 0.99, ("0.9987", "0.99")),
+        (Unit.MS, None, 2500.0, ("–", "2,500 ms")),
+        (Unit.SHARE, float("nan"), 0.01, ("–", "1.00%")),
+    ],
+)
+def test_gate_values_are_printed_in_the_unit_the_result_carries(
+    verdict: dict[str, Any],
+    unit: Unit,
+    observed: float | int | None,
+    threshold: float | int,
+    shown: tuple[str, str],
+) -> None:
+    # The name says "quality" whatever the unit: the page must follow the unit, not the name.
+    gate = GateResult("quality", False, observed, threshold, "reason", unit=unit)
+    rows = GATE_CELL.findall(render_html(verdict, gates=[gate]))
+    assert rows == [("quality", *shown)]
+
+
+def test_gates_of_the_real_run_show_their_units(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
+    html = render_html(verdict, gates=gates)
+    rows = {name: (observed, threshold) for name, observed, threshold in GATE_CELL.findall(html)}
+    by_name = {g.name: g for g in gates}
+    observed = by_name["quality"].observed
+    assert isinstance(observed, float)
+    assert rows["quality"] == (f"{100 * observed:+.2f} pt", "-1.00 pt")
+    assert rows["cost"][1] == "+10.0%"
+    assert rows["errors"][1] == "1.00%"
+    assert rows["privacy"] == ("0", "0")
+    kinds = {g.name.split("[")[0]: g.unit for g in gates}
+    assert kinds == {
+        "quality": Unit.POINTS,
+        "cost": Unit.PERCENT,
+        "latency_p95_increase": Unit.PERCENT,
+        "errors": Unit.SHARE,
+        "privacy": Unit.COUNT,
+    }
+
+
+def test_units_stay_out_of_verdict_json(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
+    assert [g.to_json() for g in gates] == verdict["gates"]
+    assert all(
+        set(g) <= {"name", "passed", "skipped", "observed", "threshold", "reason", "details"} for g in verdict["gates"]
+    )
+
+
+def _poison(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> tuple[dict[str, Any], list[GateResult], str]:
+    """The verdict and its gates with the XSS corpus in every untrusted field, and a policy diff carrying it too."""
     v = copy.deepcopy(verdict)
     joined = " | ".join(XSS)
     assert v["examples"]["regressions"], "the cheaper candidate is expected to regress some requests"
@@ -366,21 +435,20 @@ def _poison(verdict: dict[str, Any]) -> tuple[dict[str, Any], str]:
     for side in ("baseline", "candidate"):
         v[side]["policy"]["name"] = f"{side}-{XSS[1]}"
         v[side]["policy"]["source"] = XSS[4]
-    for k, g in enumerate(v["gates"]):
-        g["reason"] = XSS[k % len(XSS)]
-    v["gates"][0]["name"] = XSS[5]
+    poisoned = [dataclasses.replace(g, reason=XSS[k % len(XSS)]) for k, g in enumerate(gates)]
+    poisoned[0] = dataclasses.replace(poisoned[0], name=XSS[5])
     v["gates_config"]["source"] = XSS[2]
     block = next(iter(v["deltas"]["by_slice"]["task_type"].values()))
     for payload in XSS:
         v["deltas"]["by_slice"]["task_type"][payload] = block
     v["single_models"][0]["model"] = XSS[6]
     diff = "--- a/policy.yaml\n+++ b/policy.yaml\n@@ -1,2 +1,2 @@\n" + "".join(f"-old {p}\n+new {p}\n" for p in XSS)
-    return v, diff
+    return v, poisoned, diff
 
 
-def test_poisoned_verdict_is_escaped_in_the_markup(verdict: dict[str, Any]) -> None:
-    v, diff = _poison(verdict)
-    html = render_html(v, policy_diff=diff)
+def test_poisoned_verdict_is_escaped_in_the_markup(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
+    v, poisoned, diff = _poison(verdict, gates)
+    html = render_html(v, gates=poisoned, policy_diff=diff)
     for tag in ("<script", "<iframe", "<img", "<svg onload"):
         assert tag not in html.lower()
     assert not re.search(r"<[^>]*\son\w+\s*=", html)  # no event attribute on any real tag
@@ -396,11 +464,11 @@ def test_poisoned_verdict_is_escaped_in_the_markup(verdict: dict[str, Any]) -> N
 
 
 def test_xss_corpus_executes_nothing_in_chromium(
-    verdict: dict[str, Any], tmp_path: Path, open_in_chromium: Open
+    verdict: dict[str, Any], gates: tuple[GateResult, ...], tmp_path: Path, open_in_chromium: Open
 ) -> None:
-    v, diff = _poison(verdict)
+    v, poisoned, diff = _poison(verdict, gates)
     path = tmp_path / "report.html"
-    path.write_text(render_html(v, policy_diff=diff), encoding="utf-8")
+    path.write_text(render_html(v, gates=poisoned, policy_diff=diff), encoding="utf-8")
     r = open_in_chromium(
         path,
         queries={

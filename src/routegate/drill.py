@@ -11,7 +11,6 @@ and one plain sentence for a product owner. docs/faults.md documents it all.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,8 @@ from routegate.load.catalog import Catalog
 from routegate.load.policy import Policy
 from routegate.load.suite import Suite
 from routegate.pipeline import RunOptions, run_policy
-from routegate.report.mdtext import md_cell, md_code, md_table
 from routegate.stats.summary import RunResult
+from routegate.units import Unit, format_ms, format_percent, format_points, format_share, format_share_floor
 
 RESILIENCE_SCHEMA = 1
 
@@ -181,20 +180,14 @@ def providers_table(runs: Sequence[SuiteRun], catalog: Catalog) -> dict[str, dic
     return dict(sorted(out.items()))
 
 
-def _floor_pct(x: float) -> str:
-    """A share as a percentage that never rounds up to 100% (99.996% is '99.99%')."""
-    v = math.floor(x * 10_000) / 100
-    return "100%" if v >= 100 else f"{v:.2f}%"
-
-
 def sentence(description: str, s: dict[str, Any]) -> str:
     """The product owner's sentence for one scenario."""
-    parts = [f"{_floor_pct(s['availability'])} of requests are still answered"]
+    parts = [f"{format_share_floor(s['availability'])} of requests are still answered"]
     if s["quality_delta"] is not None:
-        parts.append(f"quality {100 * s['quality_delta']:+.1f} pt")
+        parts.append(f"quality {format_points(s['quality_delta'], 1)}")
     if s["cost_delta_pct"] is not None:
-        parts.append(f"cost {s['cost_delta_pct']:+.0f}%")
-    parts.append(f"p95 {s['p95_delta_ms']:+,.0f} ms")
+        parts.append(f"cost {format_percent(s['cost_delta_pct'], 0)}")
+    parts.append(f"p95 {format_ms(s['p95_delta_ms'], signed=True)}")
     return f"If {description.rstrip('.')}: " + "; ".join(parts) + "."
 
 
@@ -283,7 +276,15 @@ def privacy_under_faults(report: dict[str, Any]) -> list[GateResult]:
     may send a PII request to an external model. Always on, with or without a gates file; a failure
     lists the offending example ids (never their text) and the attempt that leaked."""
     return [
-        GateResult(g["name"], g["passed"], g["observed"], g["threshold"], g["reason"], details=g.get("details"))
+        GateResult(
+            g["name"],
+            g["passed"],
+            g["observed"],
+            g["threshold"],
+            g["reason"],
+            details=g.get("details"),
+            unit=Unit.COUNT,
+        )
         for g in (s["privacy"] for s in report["scenarios"])
     ]
 
@@ -303,8 +304,9 @@ def resilience_gates(spec: ResilienceGates, report: dict[str, Any]) -> list[Gate
                     a >= rule.min_availability,
                     a,
                     rule.min_availability,
-                    f"{_floor_pct(a)} of requests answered if {s['description']} "
-                    f"(at least {100 * rule.min_availability:.2f}% required)",
+                    f"{format_share_floor(a)} of requests answered if {s['description']} "
+                    f"(at least {format_share(rule.min_availability, 2)} required)",
+                    unit=Unit.NUMBER,
                 )
             )
         if rule.max_quality_drop is not None and s["quality_delta"] is not None:
@@ -315,8 +317,9 @@ def resilience_gates(spec: ResilienceGates, report: dict[str, Any]) -> list[Gate
                     drop <= rule.max_quality_drop,
                     -drop,
                     -rule.max_quality_drop,
-                    f"quality {100 * s['quality_delta']:+.2f} pt if {s['description']} "
-                    f"(a drop of at most {100 * rule.max_quality_drop:.2f} pt allowed)",
+                    f"quality {format_points(s['quality_delta'])} if {s['description']} "
+                    f"(a drop of at most {format_points(rule.max_quality_drop, signed=False)} allowed)",
+                    unit=Unit.NUMBER,
                 )
             )
         if s["price_shock"] and rule.max_cost_increase_pct is not None and s["cost_delta_pct"] is not None:
@@ -327,45 +330,12 @@ def resilience_gates(spec: ResilienceGates, report: dict[str, Any]) -> list[Gate
                     pct <= rule.max_cost_increase_pct,
                     pct,
                     rule.max_cost_increase_pct,
-                    f"$ per 1k requests {pct:+.1f}% if {s['description']} "
-                    f"(at most {rule.max_cost_increase_pct:+.1f}% allowed)",
+                    f"$ per 1k requests {format_percent(pct)} if {s['description']} "
+                    f"(at most {format_percent(rule.max_cost_increase_pct)} allowed)",
+                    unit=Unit.NUMBER,
                 )
             )
     return out
-
-
-# ---------------------------------------------------------------------- Markdown
-
-
-def render_resilience_markdown(reports: dict[str, dict[str, Any]], *, heading: str = "###") -> str:
-    """The resilience section: one table per policy (``reports``: label -> resilience report)."""
-    out: list[str] = [f"{heading} Resilience (fault drills)", ""]
-    for label, report in reports.items():
-        base = report["no_fault"]
-        out += [
-            f"**{md_cell(label)}** {md_code(report['policy']['name'])}: without faults "
-            f"{_floor_pct(base['availability'])} answered, p95 {base['p95_ms']:,.0f} ms.",
-            "",
-        ]
-        rows = []
-        for s in report["scenarios"]:
-            fallbacks = ", ".join(
-                f"{md_cell(p)} {v['fallbacks_to']:,}" for p, v in s["providers"].items() if v.get("fallbacks_to")
-            )
-            rows.append(
-                [
-                    md_code(s["name"]),
-                    _floor_pct(s["availability"]),
-                    "–" if s["quality_delta"] is None else f"{100 * s['quality_delta']:+.2f} pt",
-                    "–" if s["cost_delta_pct"] is None else f"{s['cost_delta_pct']:+.1f}%",
-                    f"{s['p95_delta_ms']:+,.0f} ms",
-                    fallbacks or "–",
-                    f"{s['breaker_trips']:,}",
-                ]
-            )
-        out += md_table(["scenario", "answered", "quality", "cost", "p95", "fallbacks to", "breaker trips"], rows)
-        out += ["", *[f"- {md_cell(s['sentence'], limit=300)}" for s in report["scenarios"]], ""]
-    return "\n".join(out) + "\n"
 
 
 def drill_both(

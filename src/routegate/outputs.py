@@ -44,7 +44,7 @@ def write_run(out: Path, summary: dict[str, Any], resilience: dict[str, Any] | N
 
 def write_resilience(out: Path, report: dict[str, Any]) -> str:
     """resilience.md and resilience.json of one policy's drill; return the Markdown section."""
-    from routegate.drill import render_resilience_markdown  # only a drill needs the fault machinery
+    from routegate.report.resilience_markdown import render_resilience_markdown
 
     text = render_resilience_markdown({"policy": report})
     write_text_atomic(out / "resilience.md", text)
@@ -75,12 +75,12 @@ def write_gate(
 ) -> Path:
     """A gate's reports, then its verdict.json last (on disk, a verdict always has its reports beside
     it); with ``traces``, both runs' traces first. Return report.html's path."""
-    from routegate.report.verdict import verdict_json
     from routegate.report.html import render_html
+    from routegate.report.verdict import verdict_json
 
     verdict = verdict_json(outcome, gates)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if generated_at else None
-    html = render_html(verdict, policy_diff=policy_diff, generated_at=stamp)
+    html = render_html(verdict, gates=outcome.verdict.gates, policy_diff=policy_diff, generated_at=stamp)
     report = out / "report.html"
     if traces:
         write_traces(out / "baseline.traces.parquet", outcome.baseline.traces)

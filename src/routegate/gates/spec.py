@@ -10,7 +10,6 @@ privacy gate is hard: zero breaches, always on.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,11 +18,22 @@ from pydantic import Field
 from routegate.arrow.groups import NO_VALUE
 from routegate.engine.run import SuiteRun
 from routegate.errors import InputError
+from routegate.gates.result import GateResult as GateResult  # re-exported: moved to gates.result
+from routegate.gates.result import Verdict as Verdict
 from routegate.load.schema import Frozen, validate_document
 from routegate.load.sources import parse_source
 from routegate.load.yamlsource import parse_yaml
 from routegate.stats.intervals import PairedDelta, holm
 from routegate.stats.summary import RunResult
+from routegate.units import (
+    Unit,
+    format_ms,
+    format_number,
+    format_percent,
+    format_points,
+    format_share,
+    format_significant,
+)
 
 MAX_LISTED_BREACHES = 50
 
@@ -114,46 +124,6 @@ class GatesSpec(Frozen):
     """Gates on fault drills; only evaluated when the gate runs with ``--scenario``."""
 
 
-@dataclass(frozen=True)
-class GateResult:
-    name: str
-    passed: bool
-    observed: float | int | None
-    threshold: float | int | None
-    reason: str
-    skipped: bool = False
-    details: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "passed": self.passed,
-            "skipped": self.skipped,
-            "observed": self.observed,
-            "threshold": self.threshold,
-            "reason": self.reason,
-        }
-        if self.details is not None:
-            out["details"] = self.details
-        return out
-
-
-@dataclass(frozen=True)
-class Verdict:
-    gates: tuple[GateResult, ...]
-
-    @property
-    def passed(self) -> bool:
-        return all(g.passed for g in self.gates)
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    @property
-    def failed(self) -> list[GateResult]:
-        return [g for g in self.gates if not g.passed]
-
-
 def load_gates(spec: str | None) -> tuple[GatesSpec, str]:
     """Gates from a file (path or git:REF:path), or the defaults; returns (spec, where from)."""
     if spec is None:
@@ -163,36 +133,32 @@ def load_gates(spec: str | None) -> tuple[GatesSpec, str]:
     return validate_document(GatesSpec, doc), source.display
 
 
-def _pts(x: float) -> str:
-    return f"{100 * x:+.2f} pt"
-
-
 def _quality_gate(name: str, block: dict[str, Any], margin: float, alpha: float, p: float) -> GateResult:
     q = block["quality"]
     passed = p < alpha
     observed, low = q["delta"], q["ci95"][0]
     mde = q["mde80"]
     if q["n_paired"] == 0:
-        return GateResult(name, True, None, -margin, "no scored requests: not gated", skipped=True)
+        return GateResult(name, True, None, -margin, "no scored requests: not gated", skipped=True, unit=Unit.POINTS)
     if passed:
         reason = (
-            f"quality {_pts(observed)} (95% CI from {_pts(low)}); "
-            f"not worse by more than {100 * margin:.2f} pt (p={p:.3g})"
+            f"quality {format_points(observed)} (95% CI from {format_points(low)}); "
+            f"not worse by more than {format_points(margin, signed=False)} (p={format_significant(p, 3)})"
         )
     elif observed < -margin:
         reason = (
-            f"quality dropped {100 * -observed:.2f} pt (95% CI from {_pts(low)}), "
-            f"more than the {100 * margin:.2f} pt margin"
+            f"quality dropped {format_points(-observed, signed=False)} (95% CI from {format_points(low)}), "
+            f"more than the {format_points(margin, signed=False)} margin"
         )
     else:
         reason = (
-            f"cannot rule out a drop of more than {100 * margin:.2f} pt: quality {_pts(observed)}, "
-            f"95% CI from {_pts(low)} (p={p:.3g})"
+            f"cannot rule out a drop of more than {format_points(margin, signed=False)}: "
+            f"quality {format_points(observed)}, 95% CI from {format_points(low)} (p={format_significant(p, 3)})"
         )
     if mde > margin:
-        reason += f"; this suite detects only drops of {100 * mde:.2f} pt or more with 80% power"
+        reason += f"; this suite detects only drops of {format_points(mde, signed=False)} or more with 80% power"
     details = {"ci95": q["ci95"], "p_value": p, "mde80": mde, "n": q["n_paired"], "method": q["ci_method"]}
-    return GateResult(name, passed, observed, -margin, reason, details=details)
+    return GateResult(name, passed, observed, -margin, reason, details=details, unit=Unit.POINTS)
 
 
 def _delta_of(block: dict[str, Any]) -> PairedDelta:
@@ -245,6 +211,7 @@ def evaluate_gates(
                         -sg.margin,
                         f"{why_not}: reported, not gated",
                         skipped=True,
+                        unit=Unit.POINTS,
                     )
                     gates.append(skipped)
                     continue
@@ -262,6 +229,7 @@ def evaluate_gates(
                     result.threshold,
                     result.reason + " (Holm-adjusted)",
                     details=result.details,
+                    unit=result.unit,
                 )
             )
 
@@ -278,8 +246,9 @@ def evaluate_gates(
                 ok,
                 pct,
                 limit,
-                f"$ per 1k requests {cost['baseline']:.4f} -> {cost['candidate']:.4f} "
-                f"({pct:+.1f}%; allowed up to {limit:+.1f}%)",
+                f"$ per 1k requests {format_number(cost['baseline'], 4)} -> {format_number(cost['candidate'], 4)} "
+                f"({format_percent(pct)}; allowed up to {format_percent(limit)})",
+                unit=Unit.PERCENT,
             )
         )
 
@@ -295,7 +264,8 @@ def evaluate_gates(
                         p95["candidate"] <= ceiling,
                         p95["candidate"],
                         ceiling,
-                        f"p95 {p95['candidate']:,.0f} ms for {sla_class} requests (ceiling {ceiling:,.0f} ms)",
+                        f"p95 {format_ms(p95['candidate'])} for {sla_class} requests (ceiling {format_ms(ceiling)})",
+                        unit=Unit.MS,
                     )
                 )
             if spec.latency.max_p95_increase_pct is not None:
@@ -308,7 +278,9 @@ def evaluate_gates(
                         pct <= limit,
                         pct,
                         limit,
-                        f"p95 {base:,.0f} -> {p95['candidate']:,.0f} ms ({pct:+.1f}%; allowed up to +{limit:.1f}%)",
+                        f"p95 {format_number(base, grouped=True)} -> {format_ms(p95['candidate'])} "
+                        f"({format_percent(pct)}; allowed up to +{format_percent(limit, signed=False)})",
+                        unit=Unit.PERCENT,
                     )
                 )
         for sla_class in spec.latency.p95_ms:
@@ -321,6 +293,7 @@ def evaluate_gates(
                         spec.latency.p95_ms[sla_class],
                         f"no {sla_class} requests in the suites: not gated",
                         skipped=True,
+                        unit=Unit.MS,
                     )
                 )
 
@@ -332,7 +305,9 @@ def evaluate_gates(
                 rate <= spec.errors.max_rate,
                 rate,
                 spec.errors.max_rate,
-                f"{100 * rate:.2f}% of requests got no answer (allowed up to {100 * spec.errors.max_rate:.2f}%)",
+                f"{format_share(rate, 2)} of requests got no answer "
+                f"(allowed up to {format_share(spec.errors.max_rate, 2)})",
+                unit=Unit.SHARE,
             )
         )
 
@@ -345,8 +320,9 @@ def evaluate_gates(
                 share >= ft.min_share,
                 share,
                 ft.min_share,
-                f"{100 * share:.1f}% of requests answered by the {ft.tier} tier "
-                f"(at least {100 * ft.min_share:.1f}% wanted)",
+                f"{format_share(share)} of requests answered by the {ft.tier} tier "
+                f"(at least {format_share(ft.min_share)} wanted)",
+                unit=Unit.SHARE,
             )
         )
 
@@ -390,10 +366,13 @@ def privacy_gate(candidate: HasRuns, *, name: str = "privacy", context: str = ""
             )
     suffix = f" {context}" if context else ""
     if total == 0:
-        return GateResult(name, True, 0, 0, f"no attempt sent a PII request to an external model{suffix}")
+        return GateResult(
+            name, True, 0, 0, f"no attempt sent a PII request to an external model{suffix}", unit=Unit.COUNT
+        )
     first = leaks[0]
     reason = (
         f"{total} request(s) with PII reached an external model{suffix}; first: {first['suite']}/{first['example_id']} "
         f"on attempt {first['attempt']} ({first['kind']}) to {first['model']}"
     )
-    return GateResult(name, False, total, 0, reason, details={"breaches": leaks, "listed": len(leaks), "total": total})
+    details = {"breaches": leaks, "listed": len(leaks), "total": total}
+    return GateResult(name, False, total, 0, reason, details=details, unit=Unit.COUNT)

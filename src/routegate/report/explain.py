@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from routegate.load.policy import Condition, Policy
 from routegate.report.mdtext import md_cell, md_code, md_line, md_table
+from routegate.units import format_count, format_ms, format_share, format_significant
 
 
 def describe_condition(when: Condition) -> str:
@@ -21,9 +22,9 @@ def describe_condition(when: Condition) -> str:
     if when.sla is not None:
         parts.append(f"SLA class is {_either(when.sla)}")
     if when.input_tokens_min is not None:
-        parts.append(f"input is at least {when.input_tokens_min:,} tokens")
+        parts.append(f"input is at least {format_count(when.input_tokens_min)} tokens")
     if when.input_tokens_max is not None:
-        parts.append(f"input is at most {when.input_tokens_max:,} tokens")
+        parts.append(f"input is at most {format_count(when.input_tokens_max)} tokens")
     if when.tags_any is not None:
         parts.append(f"tagged {_either(when.tags_any)}")
     if when.tags_all is not None:
@@ -31,7 +32,7 @@ def describe_condition(when: Condition) -> str:
     if when.pii_kinds_any is not None:
         parts.append(f"PII of kind {_either(when.pii_kinds_any)} was detected")
     if when.traffic is not None:
-        parts.append(f"in a {when.traffic.share:.1%} traffic share (seed {when.traffic.seed})")
+        parts.append(f"in a {format_share(when.traffic.share)} traffic share (seed {when.traffic.seed})")
     return " and ".join(parts) if parts else "every request"
 
 
@@ -76,7 +77,8 @@ def explain_policy(policy: Policy) -> str:
             m = catalog.models[model]
             chain.append(
                 f"{md_code(model)} ({md_cell(m.provider)}, {m.privacy}, "
-                f"${m.price.input_per_1m:g}/${m.price.output_per_1m:g} per 1M in/out)"
+                f"${format_significant(m.price.input_per_1m, 6)}/${format_significant(m.price.output_per_1m, 6)} "
+                "per 1M in/out)"
             )
         providers = sorted({catalog.models[m].provider for m in tier.models})
         rows.append(
@@ -106,14 +108,17 @@ def explain_policy(policy: Policy) -> str:
     if not esc.steps:
         out += ["This policy never escalates: the first answer is final.", ""]
     else:
-        rows = [[f"`{s.from_tier}`", f"`{s.to}`", f"confidence below {s.below_confidence:g}"] for s in esc.steps]
+        rows = [
+            [f"`{s.from_tier}`", f"`{s.to}`", f"confidence below {format_significant(s.below_confidence, 6)}"]
+            for s in esc.steps
+        ]
         out += [*md_table(["from", "to", "when"], rows), ""]
         if esc.always_for_stakes:
             out += [f"Requests with stakes {_either(esc.always_for_stakes)} always escalate along these steps.", ""]
         out += [f"At most {esc.max_escalations} escalation(s) per request.", ""]
     out += ["## Latency budgets (SLA classes)", ""]
     if spec.sla:
-        rows = [[f"`{name}`", f"{sla.latency_budget_ms:,.0f} ms"] for name, sla in spec.sla.items()]
+        rows = [[f"`{name}`", format_ms(sla.latency_budget_ms)] for name, sla in spec.sla.items()]
         out += md_table(["SLA class", "budget"], rows)
         out += ["", "Once a request has used its budget, no further fallback or escalation starts.", ""]
     else:

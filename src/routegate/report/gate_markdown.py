@@ -10,7 +10,17 @@ import math
 from typing import Any
 
 from routegate.report.mdtext import md_cell, md_code, md_table
+from routegate.report.resilience_markdown import render_resilience_markdown
 from routegate.report.run_markdown import fmt_num, fmt_pct, fmt_usd
+from routegate.units import (
+    MISSING,
+    format_count,
+    format_ms,
+    format_number,
+    format_percent,
+    format_points,
+    format_significant,
+)
 
 MAX_CHARS = 60_000
 MAX_GATE_ROWS = 60
@@ -19,24 +29,23 @@ MAX_EXAMPLES = 5
 
 
 def _fmt_observed(value: Any) -> str:
+    """A gate's observed value or threshold: a float with 4 significant digits, anything else as text."""
     if value is None:
-        return "–"
+        return MISSING
     if isinstance(value, float):
-        return "–" if math.isnan(value) else f"{value:.4g}"
+        return MISSING if math.isnan(value) else format_significant(value, 4)
     return str(value)
 
 
 def _signed_pts(x: float | None) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{100 * x:+.2f} pt"
+    return MISSING if x is None or math.isnan(x) else format_points(x)
 
 
 def _ci_pts(ci: list[float | None]) -> str:
     lo, hi = ci
     if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
         return ""
-    return f" [{100 * lo:+.2f}, {100 * hi:+.2f}]"
+    return f" [{format_points(lo, symbol=False)}, {format_points(hi, symbol=False)}]"
 
 
 def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = None) -> str:
@@ -48,7 +57,7 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
         f"## routegate: {icon}",
         "",
         f"Candidate {md_code(cand['name'])} {md_cell(str(cand['version']))} vs baseline {md_code(base['name'])} "
-        f"{md_cell(str(base['version']))} over {sum(s['examples'] for s in verdict['suites']):,} requests "
+        f"{md_cell(str(base['version']))} over {format_count(sum(s['examples'] for s in verdict['suites']))} requests "
         f"in {len(verdict['suites'])} suite(s). "
         + (f"{len(failed)} of {len(gates)} gates failed." if failed else f"All {len(gates)} gates passed."),
         "",
@@ -65,7 +74,7 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
                 "$ per 1k requests",
                 fmt_usd(cost["baseline"]),
                 fmt_usd(cost["candidate"]),
-                f"{fmt_usd(cost['delta'])} ({cost['delta_pct']:+.1f}%)"
+                f"{fmt_usd(cost['delta'])} ({format_percent(cost['delta_pct'])})"
                 if cost["delta_pct"] is not None
                 else fmt_usd(cost["delta"]),
             ],
@@ -73,7 +82,7 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
                 "p95 latency",
                 f"{fmt_num(p95['baseline'])} ms",
                 f"{fmt_num(p95['candidate'])} ms",
-                f"{p95['delta']:+,.0f} ms",
+                format_ms(p95["delta"], signed=True),
             ],
             ["error rate", fmt_pct(err["baseline"], 2), fmt_pct(err["candidate"], 2), _signed_pts(err["delta"])],
             [
@@ -113,11 +122,13 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
         rows = [
             [
                 md_cell(value, limit=60),
-                f"{g['n']:,}",
+                format_count(g["n"]),
                 fmt_pct(g["quality"]["baseline"]),
                 fmt_pct(g["quality"]["candidate"]),
                 _signed_pts(g["quality"]["delta"]) + _ci_pts(g["quality"]["ci95"]),
-                f"{g['cost_per_1k_usd']['delta_pct']:+.1f}%" if g["cost_per_1k_usd"]["delta_pct"] is not None else "–",
+                format_percent(g["cost_per_1k_usd"]["delta_pct"])
+                if g["cost_per_1k_usd"]["delta_pct"] is not None
+                else MISSING,
             ]
             for value, g in list(groups.items())[:MAX_SLICE_ROWS]
         ]
@@ -134,8 +145,8 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
                 [
                     md_code(e["suite"]),
                     md_code(str(e["example_id"])),
-                    f"{md_cell(str(e['baseline']['model']))} {e['baseline']['quality']:.2f}",
-                    f"{md_cell(str(e['candidate']['model']))} {e['candidate']['quality']:.2f}",
+                    f"{md_cell(str(e['baseline']['model']))} {format_number(e['baseline']['quality'], 2)}",
+                    f"{md_cell(str(e['candidate']['model']))} {format_number(e['candidate']['quality'], 2)}",
                     md_cell(e["prompt"] or "", limit=160),
                 ]
                 for e in regressions
@@ -143,8 +154,6 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
         )
         out += ["", "</details>"]
     if verdict.get("resilience"):
-        from routegate.drill import render_resilience_markdown
-
         block = verdict["resilience"]
         out += ["", render_resilience_markdown({"baseline": block["baseline"], "candidate": block["candidate"]})]
     out += ["", "### Provenance", ""]

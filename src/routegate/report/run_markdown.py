@@ -6,34 +6,40 @@ import math
 from typing import Any
 
 from routegate.report.mdtext import md_cell, md_code, md_table
+from routegate.units import (
+    MISSING,
+    format_count,
+    format_number,
+    format_points,
+    format_share,
+    format_usd,
+)
 
 MAX_SLICE_ROWS = 40
 """Rows listed per slice table; the rest are counted."""
 
 
 def fmt_pct(value: float | None, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{100 * value:.{digits}f}%"
+    """A share in percent (``"12.3%"``); MISSING for None or NaN, as every ``fmt_`` function here."""
+    return MISSING if value is None or math.isnan(value) else format_share(value, digits)
 
 
 def fmt_num(value: float | None, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:,.{digits}f}"
+    """A number with thousands separators (``"1,234"``), MISSING for None or NaN."""
+    return MISSING if value is None or math.isnan(value) else format_number(value, digits, grouped=True)
 
 
 def fmt_usd(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"${value:,.4f}" if abs(value) < 10 else f"${value:,.2f}"
+    """Dollars (``"$0.0123"``, ``"$-0.0123"`` below zero), MISSING for None or NaN."""
+    return MISSING if value is None or math.isnan(value) else format_usd(value)
 
 
 def fmt_quality(q: dict[str, Any]) -> str:
+    """Mean quality in percent with its 95% CI, ``"71.2 [70.1, 72.3]"`` (the header says %)."""
     mean, (low, high) = q["mean"], q["ci95"]
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "–"
-    return f"{100 * mean:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+    if mean is None or math.isnan(mean):
+        return MISSING
+    return f"{format_share(mean, symbol=False)} [{format_share(low, symbol=False)}, {format_share(high, symbol=False)}]"
 
 
 METRIC_HEADERS = [
@@ -53,7 +59,7 @@ METRIC_HEADERS = [
 def metric_row(m: dict[str, Any]) -> list[str]:
     lat = m["latency_ms"]
     return [
-        f"{m['n']:,}",
+        format_count(m["n"]),
         fmt_quality(m["quality"]),
         fmt_usd(m["cost_per_1k_usd"]),
         fmt_num(lat["p50"]),
@@ -62,7 +68,7 @@ def metric_row(m: dict[str, Any]) -> list[str]:
         fmt_pct(m["escalation_rate"]),
         fmt_pct(m["fallback_rate"]),
         fmt_pct(m["error_rate"]),
-        f"{m['privacy_breaches']:,}",
+        format_count(m["privacy_breaches"]),
     ]
 
 
@@ -77,8 +83,8 @@ def render_run_markdown(summary: dict[str, Any]) -> str:
         f"- Catalog: {md_code(policy['catalog'])}, sha256 `{policy['catalog_sha256']}`",
         f"- Bootstrap seed: {summary['seed']}; "
         + (
-            f"missing recordings: {summary['missing_recordings']['total']:,}"
-            + (f" (skipped calls: {summary['skipped_calls']:,})" if summary["on_missing"] == "skip" else "")
+            f"missing recordings: {format_count(summary['missing_recordings']['total'])}"
+            + (f" (skipped calls: {format_count(summary['skipped_calls'])})" if summary["on_missing"] == "skip" else "")
             if summary["missing_recordings"] is not None
             else "live providers (no recordings used)"
         ),
@@ -89,14 +95,14 @@ def render_run_markdown(summary: dict[str, Any]) -> str:
     out += md_table(
         ["suite", "version", "examples", "sha256"],
         [
-            [md_code(s["name"]), md_cell(s["version"]), f"{s['examples']:,}", f"`{s['sha256'][:16]}`"]
+            [md_code(s["name"]), md_cell(s["version"]), format_count(s["examples"]), f"`{s['sha256'][:16]}`"]
             for s in summary["suites"]
         ],
     )
     out += ["", "## Overall", ""]
     out += md_table(METRIC_HEADERS, [metric_row(metrics["overall"])])
     total = metrics["overall"]["cost_usd"]
-    out += ["", f"Total cost: {fmt_usd(total)} for {metrics['overall']['n']:,} requests.", ""]
+    out += ["", f"Total cost: {fmt_usd(total)} for {format_count(metrics['overall']['n'])} requests.", ""]
     out += ["## Tier mix (share of requests answered by each tier)", ""]
     out += md_table([md_code(t) for t in tiers], [[fmt_pct(metrics["overall"]["tier_mix"].get(t, 0.0)) for t in tiers]])
     out += ["", "## By tier (the tier that answered)", ""]
@@ -117,15 +123,13 @@ def render_run_markdown(summary: dict[str, Any]) -> str:
 
 
 def fmt_ratio(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.3f}"
+    """A ratio with three decimals (``"0.512"``), MISSING for None or NaN."""
+    return MISSING if value is None or math.isnan(value) else format_number(value, 3)
 
 
 def fmt_points(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{100 * value:+.1f} pt"
+    """A difference of shares in points with one decimal (``"+1.2 pt"``), MISSING for None or NaN."""
+    return MISSING if value is None or math.isnan(value) else format_points(value, 1)
 
 
 def literature_markdown(lit: dict[str, Any]) -> list[str]:

@@ -16,6 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from routegate.units import format_ms, format_share, format_usd
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -101,12 +103,12 @@ def stacked_bars(
                 continue
             out.append(
                 f'<rect x="{num(x)}" y="{num(y)}" width="{num(w)}" height="{bar_h}" fill="{color}">'
-                f"<title>{esc(f'{label}: {seg} {100 * share:.1f}%')}</title></rect>"
+                f"<title>{esc(f'{label}: {seg} {format_share(share)}')}</title></rect>"
             )
             if share >= 0.06:
                 out.append(
                     _text(
-                        x + w / 2, y + bar_h / 2 + 4, f"{100 * share:.0f}%", anchor="middle", fill="#fff", weight="600"
+                        x + w / 2, y + bar_h / 2 + 4, format_share(share, 0), anchor="middle", fill="#fff", weight="600"
                     )
                 )
             x += w
@@ -215,7 +217,7 @@ def cost_quality_scatter(
     for t in _linear_ticks(y_lo, y_hi):
         y = sy(t)
         out.append(f'<line x1="{left}" y1="{num(y)}" x2="{left + pw}" y2="{num(y)}" stroke="#e6e8eb"/>')
-        out.append(_text(left - 6, y + 4, f"{100 * t:.0f}%", anchor="end", size=11, fill="#555"))
+        out.append(_text(left - 6, y + 4, format_share(t, 0), anchor="end", size=11, fill="#555"))
     x_label = "$ per 1k requests" + (" (log scale)" if log_x else "")
     out.append(_text(left + pw / 2, top + ph + 34, x_label, anchor="middle", fill="#555"))
     out.append(
@@ -238,7 +240,8 @@ def cost_quality_scatter(
     for i in order:
         p = usable[i]
         x, y = sx(p.cost), sy(p.quality)
-        tip = f"<title>{esc(f'{p.label}: {100 * p.quality:.1f}% quality, ${p.cost:,.4f} per 1k')}</title>"
+        point = f"{p.label}: {format_share(p.quality)} quality, {format_usd(p.cost, digits=4)} per 1k"
+        tip = f"<title>{esc(point)}</title>"
         if p.kind == "baseline":
             out.append(
                 f'<rect x="{num(x - 6)}" y="{num(y - 6)}" width="12" height="12" fill="{BASELINE_COLOR}" '
@@ -338,7 +341,7 @@ def latency_ranges(rows: Sequence[LatencyRow], *, title: str, width: int = 1000)
         label = r.group if len(r.group) <= 22 else r.group[:21] + "…"
         out.append(_text(left - 8, cy + 4, f"{label} · {r.run}", anchor="end", size=11))
         if all(math.isfinite(v) for v in (r.p50, r.p95, r.p99)):
-            summary = f"{r.group} {r.run}: p50 {r.p50:,.0f} ms, p95 {r.p95:,.0f} ms, p99 {r.p99:,.0f} ms"
+            summary = f"{r.group} {r.run}: p50 {format_ms(r.p50)}, p95 {format_ms(r.p95)}, p99 {format_ms(r.p99)}"
             tip = f"<title>{esc(summary)}</title>"
             out.append(
                 f'<g>{tip}<line x1="{num(sx(r.p50))}" y1="{num(cy)}" x2="{num(sx(r.p99))}" y2="{num(cy)}" '

@@ -19,6 +19,7 @@ from routegate.load.policy import Policy, PolicySpec, canonical_sha256
 from routegate.load.suite import Suite
 from routegate.stats.intervals import OrderStatistics, percentile_ranks, percentiles_from
 from routegate.stats.literature import model_outcomes
+from routegate.stats.pareto import pareto_frontier as pareto_frontier  # re-exported: moved to stats.pareto
 
 
 def single_model_policy(model: str, catalog: Catalog, template: Policy) -> Policy:
@@ -93,16 +94,3 @@ def p95(values: np.ndarray) -> float:
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
     """The suites' rows end to end (one suite: that row itself, read-only use, no copy)."""
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[int]:
-    """Indices of the points not dominated (lower or equal cost and higher or equal quality), by cost."""
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
-    best = -np.inf
-    front: list[int] = []
-    for i in order:
-        _cost, quality = points[i]
-        if np.isfinite(quality) and quality > best:
-            front.append(i)
-            best = quality
-    return front
