@@ -110,6 +110,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_drill_and_gate_files_are_byte_identical_across_runs(tmp_path: Path) -> None:
     scenario = tmp_path / "storm.yaml"
     scenario.write_text(

@@ -126,6 +126,7 @@ def test_detector_recall_is_complete_on_the_planted_pii(rebuilt: Path) -> None:
     assert untouched_flagged <= 2  # real e-mail addresses / phone numbers in AlpacaEval's own text (docs/privacy.md)
 
 
+@pytest.mark.slow
 def test_privacy_policies_pass_in_normal_operation(tmp_path: Path) -> None:
     out = run_cli(
         "gate",
@@ -179,6 +180,7 @@ def test_the_leaky_policy_breaches_only_when_the_private_provider_is_down() -> N
     }
 
 
+@pytest.mark.slow
 def test_gate_and_drill_fail_the_leaky_policy_under_the_outage(tmp_path: Path) -> None:
     """From the CLI: the privacy gate holds under faults, with or without a gates file."""
     gate = run_cli(

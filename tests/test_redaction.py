@@ -107,6 +107,7 @@ def canary_project(tmp_path: Path) -> tuple[Path, Path, Path]:
     return suite, base, cand
 
 
+@pytest.mark.slow
 def test_no_canary_in_any_artifact_of_run_and_gate(tmp_path: Path, canary_project: tuple[Path, Path, Path]) -> None:
     suite, base, cand = canary_project
     run = run_cli("run", "--policy", str(base), "--suite", str(suite), "--out", str(tmp_path / "run"), "--no-progress")
