@@ -1,4 +1,4 @@
-"""Developer tasks. ``.ci/run`` runs ``nox -s tests``, ``slow``, ``lint`` and ``live``; ``nox -s demo`` is the README's first command."""
+"""Developer tasks. `.ci/run` runs tests, slow, lint and live; `nox -s demo` is the README's first command."""
 
 from __future__ import annotations
 

@@ -50,7 +50,8 @@ def suites(built: dict[str, Path]) -> dict[str, Suite]:
 
 def _quality(suite: Suite, model: str) -> pd.Series:
     rec = suite.recordings.to_pandas()
-    return rec[rec["model"] == model].set_index("example_id")["quality"]
+    quality: pd.Series = rec[rec["model"] == model].set_index("example_id")["quality"]
+    return quality
 
 
 def _texts(suite: Suite) -> pd.Series:
@@ -140,7 +141,7 @@ def test_alpacaeval_win_rates_match_leaderboard(suites: dict[str, Suite]) -> Non
     board = pd.read_csv(DATA / "alpaca_eval/leaderboard.csv", index_col=0)
     for generator, model in alpacaeval.LINEUP.items():
         q = _quality(suites["alpacaeval"], model)
-        assert q.mean() == pytest.approx(board.loc[generator, "win_rate"] / 100, abs=1e-9), generator
+        assert q.mean() == pytest.approx(board["win_rate"].astype(float)[generator] / 100, abs=1e-9), generator
         assert len(q) == board.loc[generator, "n_total"]
     assert _quality(suites["alpacaeval"], "gpt-4-1106-preview").eq(0.5).all()  # the reference, by construction
 

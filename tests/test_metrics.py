@@ -474,5 +474,5 @@ def test_answer_groups_join_only_identical_quality() -> None:
         np.array([1.0, 0.0, np.nan, 0.5, 0.25]),  # a copy again
     ]
     quality = np.vstack(rows)
-    outcomes = ModelOutcomes(tuple(f"m{i}" for i in range(len(rows))), quality, np.zeros_like(quality), quality)
+    outcomes = ModelOutcomes(tuple(f"m{i}" for i in range(len(rows))), quality, np.zeros_like(quality), list(quality))
     assert answer_groups(outcomes) == [[0, 1, 4], [2], [3]]

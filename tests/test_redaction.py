@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -101,7 +102,7 @@ def canary_project(tmp_path: Path) -> tuple[Path, Path, Path]:
             rec.append(recording_row(str(row["id"]), model, response=answer, quality=quality))
     suite = write_suite(tmp_path / "suite", ex, rec)
     tiers = {"fast": {"models": ["gpt-small"]}, "balanced": {"models": ["claude-mid"]}}
-    common = {"tiers": tiers, "rules": [], "escalation": None, "sla": None}
+    common: dict[str, Any] = {"tiers": tiers, "rules": [], "escalation": None, "sla": None}
     base = write_project(tmp_path, name="base.yaml", default_tier="fast", **common)
     cand = write_project(tmp_path, name="cand.yaml", default_tier="balanced", **common)
     return suite, base, cand

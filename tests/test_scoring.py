@@ -7,6 +7,7 @@ import math
 import re
 import sys
 import tomllib
+from collections.abc import Sequence
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -27,13 +28,13 @@ BUILTIN_NAMES = ["contains", "exact_match", "judge", "mcq", "numeric", "regex", 
 
 
 def run(
-    name: str, response: list[str | None], reference: list[str | None] | None = None, **options: object
+    name: str, response: Sequence[str | None], reference: Sequence[str | None] | None = None, **options: object
 ) -> list[float]:
     inp = ScoreInput(pa.array(response, pa.string()), None if reference is None else pa.array(reference, pa.string()))
     values = score(name, inp, options)
     assert values.dtype == np.float64
     assert values.shape == (len(response),)
-    return values.tolist()
+    return [float(v) for v in values]
 
 
 def same(values: list[float], expected: list[float]) -> bool:
