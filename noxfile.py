@@ -15,7 +15,7 @@ nox.options.sessions = ["tests"]
 # fails the session (and .ci/run) instead of passing silently.
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The default test suite without the tests marked slow (about 2.5 minutes on 2 cores)."""
+    """The default test suite without the tests marked slow (under 4 minutes on 2 cores)."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "not slow", *session.posargs)
 
