@@ -1,4 +1,4 @@
-"""Developer tasks. ``nox -s tests`` is what CI runs; ``nox -s demo`` is the README's first command."""
+"""Developer tasks. `.ci/run` runs tests, slow, lint and live; `nox -s demo` is the README's first command."""
 
 from __future__ import annotations
 
@@ -11,20 +11,30 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
 
+# pytest exits 5 when a selection collects no test; session.run accepts only 0, so an empty selection
+# fails the session (and .ci/run) instead of passing silently.
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole default test suite (under 15 minutes on 2 cores)."""
+    """The default test suite without the tests marked slow (under 4 minutes on 2 cores)."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-m", "not slow", *session.posargs)
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """Only the tests marked slow (each over ~3 s: the gate's false-alarm and power checks, CLI end-to-end runs)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "slow", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, mypy --strict, and the GitHub workflows (schema, then zizmor's security audits)."""
-    session.install("-e", ".[lint]")
+    """ruff, mypy --strict (package, tests, benchmarks), and the GitHub workflows (schema, then zizmor's audits)."""
+    # The test extra too: mypy reads the tests' imports (playwright) as well as the package's.
+    session.install("-e", ".[lint,test]")
     session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
     session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
-    session.run("mypy", "src")
+    session.run("mypy", "src", "tests", "benchmarks")
     workflows = sorted(str(p) for p in Path(".github/workflows").glob("*.yml"))
     # The schema is vendored inside check-jsonschema: no network needed.
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)

@@ -85,6 +85,18 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def seconds_at(url: str, port: int, n: int, c: int) -> list[float]:
+    """Seconds for ``n`` requests at concurrency ``c``: aiohttp, httpx (1,000 requests, scaled up),
+    httpx over aiohttp, routegate."""
+    return [
+        timed(lambda: asyncio.run(bare_aiohttp(url, n, c))),
+        timed(lambda: asyncio.run(bare_httpx(url, min(n, 1000), c))) * n / min(n, 1000),
+        timed(lambda: asyncio.run(bare_httpx(url, n, c, AiohttpTransport(
+            limits=httpx.Limits(max_connections=c), trust_env=False)))),
+        timed(lambda: routegate_path(port, n, c)),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=3000)
@@ -101,14 +113,7 @@ def main() -> None:
         print(f"{n:,} requests per cell; requests/s (higher is better)")
         print(f"{'concurrency':>11}  {'aiohttp':>9}  {'httpx':>9}  {'httpx+aiohttp':>13}  {'routegate':>9}")
         for c in args.concurrency:
-            cells = [
-                timed(lambda c=c: asyncio.run(bare_aiohttp(url, n, c))),
-                timed(lambda c=c: asyncio.run(bare_httpx(url, min(n, 1000), c))) * n / min(n, 1000),
-                timed(lambda c=c: asyncio.run(bare_httpx(url, n, c, AiohttpTransport(
-                    limits=httpx.Limits(max_connections=c), trust_env=False)))),
-                timed(lambda c=c: routegate_path(port, n, c)),
-            ]  # fmt: skip
-            rates = [n / t for t in cells]
+            rates = [n / t for t in seconds_at(url, port, n, c)]
             print(f"{c:>11}  {rates[0]:>9,.0f}  {rates[1]:>9,.0f}  {rates[2]:>13,.0f}  {rates[3]:>9,.0f}", flush=True)
     finally:
         server.terminate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -31,7 +32,7 @@ def _capture_exit(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake_exit(code: int) -> None:
         raise _Exited(code)
 
-    monkeypatch.setattr(cli.os, "_exit", fake_exit)
+    monkeypatch.setattr(os, "_exit", fake_exit)
 
 
 @pytest.mark.parametrize(("raised", "expected"), [(None, 0), (SystemExit(1), 1), (SystemExit(2), 2)])

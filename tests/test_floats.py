@@ -36,8 +36,8 @@ def test_float_values_equal_arrows_own_conversion(name: str) -> None:
 
 
 def test_the_recorded_provider_reads_one_chunk_through_its_buffer_and_masks_the_nulls() -> None:
-    """One float64 chunk: a view of the Arrow buffer plus a null mask (no 32 MB copy at 4M recordings);
-    several chunks: floats' copy with NaN. Both read the same values, NaN where nothing was recorded."""
+    """One float64 chunk: the values plus a null mask; several chunks: floats' copy with NaN. Both read
+    the same values, NaN where nothing was recorded, and what is picked is the caller's to change."""
     from routegate.providers.recorded import _masked
 
     values = [0.5, None, 1.0, None, 0.0, 0.25]
@@ -47,7 +47,6 @@ def test_the_recorded_provider_reads_one_chunk_through_its_buffer_and_masks_the_
     copy, none = float_view(two.column("quality"))
     assert nulls is not None
     assert none is None
-    assert not view.flags.owndata  # the Arrow buffer itself
     expected = [np.nan, 1.0, np.nan, 0.0, 0.25]
     for rows in (np.array([4, 3, 0, 2, 1]), slice(0, 5), slice(1, 3)):
         want = np.array(expected)[rows]

@@ -72,6 +72,7 @@ def test_gating_a_policy_against_itself_passes_with_every_delta_zero(tmp_path: P
     assert verdict["examples"] == {"regressions": [], "improvements": []}
 
 
+@pytest.mark.slow
 def test_candidate_passes_examples_fail_and_exit_codes_say_so(tmp_path: Path) -> None:
     base = str(ROOT / "policies/baseline.yaml")
     ok = routegate(
@@ -241,6 +242,7 @@ def _quality_gate_failures(pairs: list[tuple[float, int, float, int]], folder: P
     return failures, len(pairs)
 
 
+@pytest.mark.slow
 def test_quality_gate_false_alarm_rate_on_equal_routers(policies_dir: Path) -> None:
     """200 pairs of random routers, same GPT-4 share, different seeds: equal expected quality on MMLU."""
     pairs = [(0.5, 1000 + i, 0.5, 5000 + i) for i in range(200)]
@@ -249,6 +251,7 @@ def test_quality_gate_false_alarm_rate_on_equal_routers(policies_dir: Path) -> N
     assert failures / n <= 0.05, f"{failures}/{n} false alarms"
 
 
+@pytest.mark.slow
 def test_quality_gate_catches_a_three_point_drop(policies_dir: Path) -> None:
     """Candidate routes 24 points less traffic to GPT-4: expected MMLU quality 0.24 x 12.5 = 3 points lower."""
     pairs = [(0.5, 1000 + i, 0.26, 7000 + i) for i in range(60)]

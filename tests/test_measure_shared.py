@@ -11,11 +11,11 @@ import pytest
 
 from routegate import pipeline
 from routegate.arrow.groups import group_rows, slice_groups
-from routegate.gates.spec import GatesSpec
+from routegate.gates.spec import GatesSpec, evaluate_gates
 from routegate.load.policy import load_policy
-from routegate.load.suite import load_suite
+from routegate.load.suite import Suite, load_suite
 from routegate.pipeline import gate_policies
-from routegate.stats.compare import _latency_deltas
+from routegate.stats.compare import _latency_deltas, compare_runs, notable_examples
 from routegate.stats.intervals import (
     BOOTSTRAP_MAX_N,
     SORT_FROM,
@@ -29,6 +29,7 @@ from routegate.stats.intervals import (
 )
 from routegate.stats.measure import LATENCY_QS, Columns, latency_ranks, measure
 from routegate.stats.summary import suite_groups, suite_slices
+from routegate.writer import dumps_json
 
 TIERS = ("fast", "balanced", "reasoning")
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +84,7 @@ def traces(n: int, seed: int, *, latency_nan: bool = False) -> pa.Table:
         {
             "example_id": [f"e{i}" for i in range(n)],
             "task_type": rng.choice(np.array(["code", "math", "qa"]), n),
-            "final_tier": pa.array(np.where(rng.random(n) < 0.05, None, tier), pa.string()),
+            "final_tier": pa.array(np.where(rng.random(n) < 0.05, np.array(None, dtype=object), tier), pa.string()),
             "quality": pa.array(quality, mask=rng.random(n) < 0.1),
             "cost_usd": rng.random(n) / 100,
             "latency_ms": latency,
@@ -135,13 +136,39 @@ def test_shared_latency_order_statistics_give_the_paired_deltas_of_the_raw_array
     assert found == expected
 
 
+def test_a_gates_two_runs_give_the_figures_of_two_separate_runs() -> None:
+    """A gate replays both policies over the same loaded suites on two threads and reads each run's
+    columns for its summary and for the comparison: the summaries, the comparison and the verdict are
+    those of two runs over separately loaded suites, compared and gated afterwards."""
+    base = load_policy(str(ROOT / "policies" / "baseline.yaml"))
+    cand = load_policy(str(ROOT / "policies" / "candidate.yaml"))
+
+    def fresh() -> list[Suite]:
+        return [load_suite(ROOT / "eval_suites" / "routellm-mtbench")]
+
+    outcome = gate_policies(base, cand, fresh(), GatesSpec())
+    alone_base, alone_cand = pipeline.run_policy(base, fresh()), pipeline.run_policy(cand, fresh())
+    assert dumps_json(outcome.baseline.summary) == dumps_json(alone_base.summary)
+    assert dumps_json(outcome.candidate.summary) == dumps_json(alone_cand.summary)
+    separate = compare_runs(alone_base, alone_cand)
+    separate["examples"] = notable_examples(alone_base, alone_cand)
+    before = dumps_json(separate)
+    verdict = evaluate_gates(separate, GatesSpec(), alone_cand)
+    assert dumps_json(separate) == before  # evaluating the gates changes nothing it is given
+    assert dumps_json(separate) == dumps_json(outcome.comparison)
+    assert verdict.p_noninferior == outcome.verdict.p_noninferior
+    assert verdict.p_noninferior["overall",] > 0
+    assert [g.to_json() for g in verdict.gates] == [g.to_json() for g in outcome.verdict.gates]
+    assert outcome.comparison["deltas"]["overall"]["n"] == 160
+    assert outcome.comparison["deltas"]["overall"] != {}
+
+
 def test_tier_codes_from_the_replay_match_the_final_tier_names() -> None:
     """``Columns.tier`` remaps a run's replay codes exactly as it would match the ``final_tier`` strings,
     for any tier list (a comparison asks with the union of both runs' tiers, in another order)."""
     suites = [load_suite(ROOT / "eval_suites" / "routellm-mtbench")]
     run = pipeline.run_policy(load_policy(str(ROOT / "policies" / "baseline.yaml")), suites)
     from_names = Columns(run.traces)
-    assert run.columns._final_tier is not None
     for tiers in [("fast", "balanced", "reasoning"), ("reasoning", "private", "fast"), ("balanced",), ("x",)]:
         assert np.array_equal(run.columns.tier(tiers), from_names.tier(tiers)), tiers
     assert (run.columns.tier(("reasoning", "fast", "balanced")) >= 0).all()
@@ -170,47 +197,48 @@ def test_groups_from_each_suites_own_equal_the_groups_of_the_joined_traces(names
 
 
 def test_a_gate_splits_its_comparison_without_changing_it() -> None:
-    """A gate computes the paired deltas on one thread (``compare_runs(examples=False)``) and the
-    notable examples and literature metrics on the other: the same comparison and summaries as
-    computing them in one go; its single-model points are the frontier's."""
+    """A gate computes the paired deltas on one thread and the notable examples and literature metrics
+    on the other: the same comparison and summaries as computing them one after the other; evaluating
+    the gates changes none of it; its single-model points are the frontier's."""
     from routegate.report.verdict import verdict_json
-    from routegate.stats.compare import compare_runs, notable_examples
+    from routegate.stats.compare import notable_examples
     from routegate.stats.frontier import single_model_points
-    from routegate.writer import dumps_json
 
     suites = [load_suite(ROOT / "eval_suites" / name) for name in ("routellm-mtbench", "routellm-gsm8k")]
     base = load_policy(str(ROOT / "policies" / "baseline.yaml"))
     cand = load_policy(str(ROOT / "policies" / "candidate.yaml"))
     outcome = gate_policies(base, cand, suites, GatesSpec())
-    whole = compare_runs(outcome.baseline, outcome.candidate)
-    split = compare_runs(outcome.baseline, outcome.candidate, examples=False)
-    assert "examples" not in split
-    split["examples"] = notable_examples(outcome.baseline, outcome.candidate)
-    assert dumps_json(split) == dumps_json(whole)  # (outcome.comparison has the gates' p-values filled in)
-    alone = pipeline.run_policy(cand, suites)
-    assert dumps_json(outcome.candidate.summary) == dumps_json(alone.summary)  # literature included
+    alone = compare_runs(outcome.baseline, outcome.candidate)
+    assert "examples" not in alone
+    alone["examples"] = notable_examples(outcome.baseline, outcome.candidate)
+    assert dumps_json(alone) == dumps_json(outcome.comparison)
+    assert (
+        outcome.verdict.p_noninferior["overall",]
+        == verdict_json(outcome, GatesSpec())["deltas"]["overall"]["quality"]["p_noninferior"]
+    )
+    ran = pipeline.run_policy(cand, suites)
+    assert dumps_json(outcome.candidate.summary) == dumps_json(ran.summary)  # literature included
     assert outcome.points == single_model_points(suites, cand, seed=0)
     assert verdict_json(outcome, GatesSpec())["single_models"] == outcome.points
     assert outcome.points  # the RouteLLM suites record both models in full
 
 
-def test_a_groups_state_counts_are_taken_once_and_shared() -> None:
-    """The summary's counts of a shared group are the ones a comparison then reads (same read-only
-    array), equal to a direct bincount; an unshared group is counted again; another tier list is its
-    own entry."""
+def test_a_groups_shared_state_counts_are_read_only_and_equal_a_direct_count() -> None:
+    """The counts of a group shared by the summary and the comparison cannot be changed by either (so
+    one cannot corrupt the other's figures) and equal a direct bincount, as do an unshared group's;
+    another tier list gets its own counts."""
     t = traces(6000, 1)
     cols = Columns(t)
     groups = _slices(t)
     measure(t, TIERS, ["task_type"], groups={"suite": {"s": np.arange(t.num_rows)}} | groups, cols=cols)
     rows = next(iter(groups["task_type"].values()))
     shared = cols.counts(rows, TIERS, share=True)
-    assert cols.counts(rows, TIERS, share=True) is shared
-    assert not shared.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        shared[0, 0] += 1
     expected = np.bincount(cols.states(TIERS)[rows], minlength=32 * (len(TIERS) + 1)).reshape(len(TIERS) + 1, 32)
     assert np.array_equal(shared, expected)
-    copy = rows.copy()  # the same rows, another group object: counted again, not memoised
-    assert cols.counts(copy, TIERS, share=False) is not shared
-    assert np.array_equal(cols.counts(copy, TIERS, share=False), expected)
+    assert np.array_equal(cols.counts(rows, TIERS, share=True), expected)
+    assert np.array_equal(cols.counts(rows.copy(), TIERS, share=False), expected)
     other = ("balanced", "fast")
     assert np.array_equal(
         cols.counts(rows, other, share=True).sum(axis=1),

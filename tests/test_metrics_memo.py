@@ -1,10 +1,9 @@
-"""Literature metrics: the per-suite parts are computed once per suite and change nothing."""
+"""Literature metrics: the per-suite parts shared by the runs over one suite change no figure."""
 
 from __future__ import annotations
 
 import copy
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-import routegate.stats.outcomes as metrics
 from routegate.engine.run import replay_suite
 from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.catalog import Catalog
@@ -20,7 +18,8 @@ from routegate.load.policy import load_policy
 from routegate.load.suite import Suite, load_suite
 from routegate.providers.base import OK
 from routegate.providers.recorded import RecordedProvider
-from routegate.stats.literature import literature, model_outcomes
+from routegate.stats.literature import literature
+from routegate.stats.outcomes import model_outcomes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,26 +98,24 @@ def test_warm_literature_equals_cold(where: str, synthetic: Path) -> None:
     assert literature([(shared, traces[1])], catalog, seed=5) == before
 
 
-def test_parallel_runs_compute_outcomes_once(synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_runs_over_one_suite_equal_runs_over_their_own_suites(synthetic: Path) -> None:
+    """Two runs' literature blocks computed at the same time over one loaded suite (as a gate's two
+    threads do) equal the blocks computed one at a time, each over its own freshly loaded suite."""
     suite = _fresh(synthetic)
     catalog = load_policy(str(synthetic / "policy.yaml")).catalog
     traces = [t for _, t in _runs(synthetic, suite)]
-    calls: list[int] = []
-    real = metrics._model_outcomes
+    start = threading.Barrier(len(traces))
+    out: dict[int, dict[str, Any]] = {}
 
-    def slow(s: Suite, c: Catalog) -> Any:
-        calls.append(1)
-        time.sleep(0.2)  # both threads are inside literature at the same time
-        return real(s, c)
+    def compute(k: int) -> None:
+        start.wait()  # both threads enter literature together
+        out[k] = literature([(suite, traces[k])], catalog, seed=5)
 
-    monkeypatch.setattr(metrics, "_model_outcomes", slow)
-    out: list[dict[str, Any]] = []
-    threads = [
-        threading.Thread(target=lambda t=t: out.append(literature([(suite, t)], catalog, seed=5))) for t in traces
-    ]
+    threads = [threading.Thread(target=compute, args=(k,)) for k in range(len(traces))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert calls == [1]
-    assert len(out) == 2
+    alone = [literature([(_fresh(synthetic), t)], catalog, seed=5) for t in traces]
+    assert [out[k] for k in range(len(traces))] == alone
+    assert alone[0] != alone[1]

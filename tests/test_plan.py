@@ -1,23 +1,20 @@
-"""Planning: the traffic draw is memoised per (suite, seed) without changing any plan."""
+"""Planning: the traffic draw equals pandas' SipHash, and plans shared between runs change no plan."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-import routegate.engine.plan as plan_module
 from routegate.arrow.memo import Memo
-from routegate.engine.plan import plan_tiers, suite_traffic_draw, traffic_draw
+from routegate.engine.plan import Plan, plan_tiers, suite_traffic_draw, traffic_draw
 from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.policy import PolicySpec, load_policy
 from routegate.load.suite import Suite, load_suite
+from routegate.writer import dumps_json
 
 
 @pytest.fixture(scope="module")
@@ -28,18 +25,10 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Suite, PolicySp
     return load_suite(folder), spec
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch, delay: float = 0.0) -> list[int]:
-    """Count (and optionally slow down) the real traffic draws."""
-    calls: list[int] = []
-    real = plan_module.traffic_draw
-
-    def counted(ids: object, seed: int) -> np.ndarray:
-        calls.append(seed)
-        time.sleep(delay)
-        return real(ids, seed)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(plan_module, "traffic_draw", counted)
-    return calls
+def _assert_same_plan(found: Plan, expected: Plan) -> None:
+    assert found.tiers == expected.tiers
+    np.testing.assert_array_equal(found.tier, expected.tier)
+    np.testing.assert_array_equal(found.rule, expected.rule)
 
 
 def test_memoised_plan_equals_the_plain_plan(synthetic: tuple[Suite, PolicySpec]) -> None:
@@ -47,19 +36,15 @@ def test_memoised_plan_equals_the_plain_plan(synthetic: tuple[Suite, PolicySpec]
     plain = plan_tiers(suite.examples, spec)
     memo = Memo()
     for _ in range(2):  # computed, then from the memo
-        memoised = plan_tiers(suite.examples, spec, memo=memo)
-        np.testing.assert_array_equal(memoised.tier, plain.tier)
-        np.testing.assert_array_equal(memoised.rule, plain.rule)
-    assert memoised.tiers == plain.tiers
+        _assert_same_plan(plan_tiers(suite.examples, spec, memo=memo), plain)
 
 
-def test_policies_that_decide_alike_share_one_plan(synthetic: tuple[Suite, PolicySpec]) -> None:
-    """A change that leaves tiers, rules and default tier alone (here an escalation threshold and the
-    rules' names) reuses the plan; a change to any rule, or to the order of the tiers, does not."""
+def test_plans_from_one_memo_are_each_policys_own_and_read_only(synthetic: tuple[Suite, PolicySpec]) -> None:
+    """Over one suite's memo, a policy that decides alike (here another escalation threshold and
+    renamed rules), one with another rule and one with the tiers reordered each get the plan they get
+    alone; a plan read from the memo cannot be changed by the run that reads it."""
     suite, spec = synthetic
     memo = Memo()
-    first = plan_tiers(suite.examples, spec, memo=memo)
-    assert not first.tier.flags.writeable  # shared between runs: nobody may change it
     steps = [s.model_copy(update={"below_confidence": 0.9}) for s in spec.escalation.steps]
     stricter = spec.model_copy(
         update={
@@ -67,67 +52,65 @@ def test_policies_that_decide_alike_share_one_plan(synthetic: tuple[Suite, Polic
             "rules": [r.model_copy(update={"name": r.name + "-renamed"}) for r in spec.rules],
         }
     )
-    assert plan_tiers(suite.examples, stricter, memo=memo) is first
     other_rule = spec.model_copy(update={"rules": [spec.rules[0].model_copy(update={"tier": spec.default_tier})]})
     reordered = spec.model_copy(update={"tiers": dict(reversed(list(spec.tiers.items())))})
-    for changed in (other_rule, reordered):
+    for changed in (spec, stricter, other_rule, reordered, spec):
         plan = plan_tiers(suite.examples, changed, memo=memo)
-        assert plan is not first
-        plain = plan_tiers(suite.examples, changed)
-        np.testing.assert_array_equal(plan.tier, plain.tier)
-        assert plan.tiers == plain.tiers
+        _assert_same_plan(plan, plan_tiers(suite.examples, changed))
+        with pytest.raises(ValueError, match="read-only"):
+            plan.tier[0] = 0
+    assert not np.array_equal(plan_tiers(suite.examples, other_rule).tier, plan_tiers(suite.examples, spec).tier)
 
 
-def test_draw_is_computed_once_per_seed(synthetic: tuple[Suite, PolicySpec], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_memoised_draws_are_the_draws_of_their_seed(synthetic: tuple[Suite, PolicySpec]) -> None:
     suite, _spec = synthetic
-    calls = _counting(monkeypatch)
     memo = Memo()
     ids = suite.examples.column("id")
-    first = suite_traffic_draw(ids, 3, memo)
-    again = suite_traffic_draw(ids, 3, memo)
-    other = suite_traffic_draw(ids, 4, memo)
-    assert calls == [3, 4]
-    assert again is first
-    assert not first.flags.writeable  # shared by every later run: nobody may change it
-    np.testing.assert_array_equal(first, traffic_draw(ids, 3))
-    assert not np.array_equal(first, other)
-    suite_traffic_draw(ids, 3, None)  # no memo: computed every time
-    assert calls == [3, 4, 3]
+    for seed in (3, 4, 3):  # computed, computed, then from the memo
+        np.testing.assert_array_equal(suite_traffic_draw(ids, seed, memo), traffic_draw(ids, seed))
+    np.testing.assert_array_equal(suite_traffic_draw(ids, 3, None), traffic_draw(ids, 3))
+    assert not np.array_equal(traffic_draw(ids, 3), traffic_draw(ids, 4))
+    shared = suite_traffic_draw(ids, 3, memo)
+    with pytest.raises(ValueError, match="read-only"):  # shared by every later run: nobody may change it
+        shared[0] = 2.0
 
 
-def test_parallel_plans_hash_the_ids_once(synthetic: tuple[Suite, PolicySpec], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_plans_over_one_memo_equal_the_plain_plan(synthetic: tuple[Suite, PolicySpec]) -> None:
     suite, spec = synthetic
-    calls = _counting(monkeypatch, delay=0.2)  # both threads are inside planning at the same time
     memo = Memo()
-    plans = []
-    threads = [
-        threading.Thread(target=lambda: plans.append(plan_tiers(suite.examples, spec, memo=memo))) for _ in range(2)
-    ]
+    start = threading.Barrier(2)
+    plans: list[Plan] = []
+
+    def plan() -> None:
+        start.wait()  # both threads plan at the same time
+        plans.append(plan_tiers(suite.examples, spec, memo=memo))
+
+    threads = [threading.Thread(target=plan) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(calls) == 1
     assert len(plans) == 2
-    np.testing.assert_array_equal(plans[0].tier, plans[1].tier)
+    plain = plan_tiers(suite.examples, spec)
+    for found in plans:
+        _assert_same_plan(found, plain)
 
 
-def test_importing_the_planner_does_not_import_pandas() -> None:
-    code = "import sys, routegate.engine.plan; sys.exit('pandas' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
-
-
-def test_pipeline_shares_the_draw_between_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runs_over_one_suite_equal_runs_over_their_own_suites(tmp_path: Path) -> None:
+    """Two policies with traffic splits run over one loaded suite (sharing its draws and plans) give
+    the traces and summaries each gives over a freshly loaded suite."""
     from routegate.pipeline import run_policy
 
     folder = write_synthetic_suite(tmp_path / "s", 1200, seed=3)
+    policies = [load_policy(str(folder / name)) for name in ("policy.yaml", "candidate.yaml")]
+    assert all(any(r.when.traffic for r in p.spec.rules) for p in policies)
     suite = load_suite(folder)
-    calls = _counting(monkeypatch)
-    run_policy(load_policy(str(folder / "policy.yaml")), [suite])
-    run_policy(load_policy(str(folder / "candidate.yaml")), [suite])
-    traffic_seeds = {r.when.traffic.seed for r in load_policy(str(folder / "policy.yaml")).spec.rules if r.when.traffic}
-    assert sorted(set(calls)) == sorted(traffic_seeds)
-    assert len(calls) == len(set(calls))  # each (suite, seed) hashed once over both runs
+    shared = [run_policy(p, [suite]) for p in policies]
+    alone = [run_policy(p, [load_suite(folder)]) for p in policies]
+    for found, expected in zip(shared, alone, strict=True):
+        assert found.traces.equals(expected.traces)
+        assert dumps_json(found.summary) == dumps_json(expected.summary)
+    assert not shared[0].traces.equals(shared[1].traces)
 
 
 def _pandas_draw(ids: list[str], seed: int) -> np.ndarray:

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from conftest import example_row, recording_row, run_cli, write_project, write_suite
+from routegate.drill import drill_scenario, parse_scenario_args, resolve_scenarios
 from routegate.engine.detection import detect_examples
 from routegate.gates.spec import privacy_gate
 from routegate.importers.privacy import COMBOS, PLACEMENTS, import_privacy
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
-from routegate.pipeline import run_policy
+from routegate.pipeline import RunOptions, run_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,6 +70,7 @@ def test_breaches_are_counted_on_fallbacks_escalations_and_first_calls(tmp_path:
     assert result.traces.column("breach_attempt").to_pylist() == [1, None, 1, None, 1, 0, None]
     gate = privacy_gate(result)
     assert not gate.passed
+    assert gate.details is not None
     assert gate.details["total"] == 4
     assert gate.details["breaches"] == [
         {"suite": "tiny", "example_id": "ex0", "attempt": 1, "kind": "fallback", "model": "gpt-big"},
@@ -126,6 +128,7 @@ def test_detector_recall_is_complete_on_the_planted_pii(rebuilt: Path) -> None:
     assert untouched_flagged <= 2  # real e-mail addresses / phone numbers in AlpacaEval's own text (docs/privacy.md)
 
 
+@pytest.mark.slow
 def test_privacy_policies_pass_in_normal_operation(tmp_path: Path) -> None:
     out = run_cli(
         "gate",
@@ -148,20 +151,15 @@ def test_privacy_policies_pass_in_normal_operation(tmp_path: Path) -> None:
 
 
 def test_the_leaky_policy_breaches_only_when_the_private_provider_is_down() -> None:
-    drill = pytest.importorskip("routegate.drill")
-    from routegate.pipeline import RunOptions
-
     suite = load_suite(ROOT / "eval_suites" / "privacy")
     results = {}
     for name in ("passing.yaml", "leaks-during-outage.yaml"):
         policy = load_policy(str(ROOT / "policies" / "privacy" / name))
         no_fault = run_policy(policy, [suite])
         assert privacy_gate(no_fault).passed
-        scenarios = drill.resolve_scenarios(
-            drill.parse_scenario_args(["selfhosted-down"], [policy]), [policy], no_fault, [suite]
-        )
+        scenarios = resolve_scenarios(parse_scenario_args(["selfhosted-down"], [policy]), [policy], no_fault, [suite])
         detected = [r.suite for r in no_fault.runs]  # the suites with pii decided by detection
-        results[name] = privacy_gate(drill.drill_scenario(policy, detected, scenarios[0], RunOptions(), no_fault))
+        results[name] = privacy_gate(drill_scenario(policy, detected, scenarios[0], RunOptions(), no_fault))
     assert results["passing.yaml"].passed
     leak = results["leaks-during-outage.yaml"]
     assert not leak.passed
@@ -174,11 +172,13 @@ def test_the_leaky_policy_breaches_only_when_the_private_provider_is_down() -> N
         )
     )
     assert leak.observed == pii_on_prem  # every PII request falls back to Claude Instant
+    assert leak.details is not None
     assert {(b["attempt"], b["kind"], b["model"]) for b in leak.details["breaches"]} == {
         (1, "fallback", "claude-instant-1.2")
     }
 
 
+@pytest.mark.slow
 def test_gate_and_drill_fail_the_leaky_policy_under_the_outage(tmp_path: Path) -> None:
     """From the CLI: the privacy gate holds under faults, with or without a gates file."""
     gate = run_cli(

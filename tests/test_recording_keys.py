@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from routegate.load.recordings import RecordingKeys
 
 
-def tables(rec_rows: list[tuple[str | None, str | None]]) -> tuple[pa.Table, pa.Table]:
+def tables(rec_rows: Sequence[tuple[str | None, str | None]]) -> tuple[pa.Table, pa.Table]:
     examples = pa.table({"id": pa.array(["a", "b", "c"], pa.string())})
     recordings = pa.table(
         {
@@ -36,7 +37,7 @@ def test_index_matches_a_dict_reference() -> None:
         if example in ids and model in models:
             expected[ids[example], models[model]] = row
     assert matrix.tolist() == expected.tolist()
-    assert keys.example.tolist() == [0, 1, -1, 2, 2, 0]
+    assert keys.example_rows().tolist() == [0, 1, -1, 2, 2, 0]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -59,6 +60,7 @@ def _hash_join(recordings: pa.Table, examples: pa.Table) -> RecordingKeys:
     order = np.random.default_rng(0).permutation(recordings.num_rows)
     keys = RecordingKeys.of(recordings.take(pa.array(order)), examples)
     assert not keys.unique_pairs
+    assert keys.example is not None  # the hash join spells out every row's example
     inverse = np.empty_like(order)
     inverse[order] = np.arange(order.size)
     return RecordingKeys(example=keys.example[inverse], model=keys.model[inverse], models=keys.models)
@@ -71,7 +73,6 @@ def test_model_blocks_give_the_hash_joins_keys() -> None:
     keys = RecordingKeys.of(recordings, examples)
     assert keys.unique_pairs
     reference = _hash_join(recordings, examples)
-    assert keys.example is None  # spelt out only when asked
     assert keys.example_rows().tolist() == reference.example_rows().tolist()
     assert [keys.models[m] for m in keys.model] == [reference.models[m] for m in reference.model]
     assert np.array_equal(keys.index(50, ("m2", "m3")), reference.index(50, ("m2", "m3")))
@@ -100,7 +101,7 @@ def test_layouts_that_are_not_model_blocks_take_the_hash_join(change: str) -> No
     keys = RecordingKeys.of(recordings, examples)
     assert not keys.unique_pairs
     rows = list(zip(example_id, model, strict=True))
-    assert keys.example.tolist() == [ids.index(e) for e in example_id]
+    assert keys.example_rows().tolist() == [ids.index(e) for e in example_id]
     assert keys.duplicates().tolist() == [pair in rows[:i] and pair[1] is not None for i, pair in enumerate(rows)]
 
 
@@ -135,9 +136,10 @@ def test_rows_of_reads_model_blocks_as_slices_and_other_layouts_by_index() -> No
     assert list(by_blocks) == list(by_index) == ["m1", "m2", "m3"]
     assert by_blocks["m1"] == slice(40, 80)
     for name in ("m1", "m2", "m3"):
-        assert isinstance(by_index[name], np.ndarray)
-        assert np.arange(120)[by_blocks[name]].tolist() == by_index[name].tolist()
-        assert np.asarray(model)[by_index[name]].tolist() == [name] * 40
+        rows = by_index[name]
+        assert isinstance(rows, np.ndarray)
+        assert np.arange(120)[by_blocks[name]].tolist() == rows.tolist()
+        assert np.asarray(model)[rows].tolist() == [name] * 40
     partial = pa.table({"example_id": pa.array(ids + ids[:-1]), "model": pa.array(["m1"] * 40 + ["m2"] * 39)})
     assert list(RecordingKeys.of(partial, examples).rows_of(40, ("m1", "m2"))) == ["m1"]
     assert blocks.rows_of(0, wanted) == {}
@@ -148,7 +150,9 @@ def test_block_starts_locate_each_models_block_and_only_in_model_blocks() -> Non
     examples = pa.table({"id": pa.array(ids)})
     recordings = pa.table({"example_id": pa.array(ids * 2), "model": pa.array(["m2"] * 5 + ["m1"] * 5)})
     keys = RecordingKeys.of(recordings, examples)
-    assert keys.block_starts(5, ("m1", "m2", "none")).tolist() == [5, 0, -1]
+    starts = keys.block_starts(5, ("m1", "m2", "none"))
+    assert starts is not None
+    assert starts.tolist() == [5, 0, -1]
     assert _hash_join(recordings, examples).block_starts(5, ("m1",)) is None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -101,12 +102,13 @@ def canary_project(tmp_path: Path) -> tuple[Path, Path, Path]:
             rec.append(recording_row(str(row["id"]), model, response=answer, quality=quality))
     suite = write_suite(tmp_path / "suite", ex, rec)
     tiers = {"fast": {"models": ["gpt-small"]}, "balanced": {"models": ["claude-mid"]}}
-    common = {"tiers": tiers, "rules": [], "escalation": None, "sla": None}
+    common: dict[str, Any] = {"tiers": tiers, "rules": [], "escalation": None, "sla": None}
     base = write_project(tmp_path, name="base.yaml", default_tier="fast", **common)
     cand = write_project(tmp_path, name="cand.yaml", default_tier="balanced", **common)
     return suite, base, cand
 
 
+@pytest.mark.slow
 def test_no_canary_in_any_artifact_of_run_and_gate(tmp_path: Path, canary_project: tuple[Path, Path, Path]) -> None:
     suite, base, cand = canary_project
     run = run_cli("run", "--policy", str(base), "--suite", str(suite), "--out", str(tmp_path / "run"), "--no-progress")

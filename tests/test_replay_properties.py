@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,6 +48,7 @@ def single(model: str) -> Any:
     return policy(tiers={"only": {"models": [model]}}, rules=[], default_tier="only")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(suites(), st.sampled_from(MODELS))
 def test_single_model_policy_reproduces_the_models_recordings(suite: tuple[pa.Table, pa.Table], model: str) -> None:

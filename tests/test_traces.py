@@ -91,7 +91,7 @@ def test_a_recorded_quality_scorer_is_handed_the_column_directly(
     so do the per-model outcomes of the literature metrics and the frontier."""
     from routegate.engine.traces import score_final_answers
     from routegate.scoring.judge import JudgeScorer
-    from routegate.stats.literature import model_outcomes
+    from routegate.stats.outcomes import model_outcomes
 
     folder: Path = write_synthetic_suite(tmp_path / "s", 3000, seed=5)
     recordings = pq.read_table(folder / "recordings.parquet")

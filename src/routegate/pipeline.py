@@ -26,7 +26,7 @@ from routegate.engine.replay import StepHook, policy_models
 from routegate.engine.run import replay_suite
 from routegate.errors import InputError
 from routegate.gates.outcome import GateOutcome
-from routegate.gates.spec import GatesSpec, Verdict, evaluate_gates
+from routegate.gates.spec import GatesSpec, evaluate_gates
 from routegate.load.policy import Policy
 from routegate.load.suite import Suite, load_suite
 from routegate.providers.base import Provider
@@ -149,7 +149,7 @@ def gate_policies(
         from routegate.drill import drill_both
 
         resilience, extra = drill_both(baseline, candidate, suites, scenarios, options, base, cand, gates.resilience)
-        verdict = Verdict(verdict.gates + tuple(extra))
+        verdict = dataclasses.replace(verdict, gates=verdict.gates + tuple(extra))
     return GateOutcome(base, cand, comparison, verdict, gates_source, points, resilience)
 
 

@@ -6,6 +6,7 @@ typed results without importing the gate rules (:mod:`routegate.gates.spec`) or 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,9 +55,14 @@ class Verdict:
 
     gates: tuple[GateResult, ...]
     """The results, in verdict.json's order."""
+    p_noninferior: Mapping[tuple[str, ...], float] = field(default_factory=dict)
+    """The non-inferiority p-value of each gated quality block, by the block's path in the
+    comparison's ``deltas`` (``("overall",)``, ``("by_slice", column, value)``; Holm-adjusted for
+    slices): verdict.json fills them into ``deltas``."""
 
     @property
     def passed(self) -> bool:
+        """True when every gate passed."""
         return all(g.passed for g in self.gates)
 
     def __bool__(self) -> bool:
@@ -64,4 +70,5 @@ class Verdict:
 
     @property
     def failed(self) -> list[GateResult]:
+        """The gates that failed, in order."""
         return [g for g in self.gates if not g.passed]

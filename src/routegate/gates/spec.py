@@ -171,14 +171,19 @@ def evaluate_gates(
     spec: GatesSpec,
     candidate: RunResult,
 ) -> Verdict:
-    """Every gate, in a fixed order: quality, slices, cost, latency, errors, fast tier, privacy."""
+    """Every gate, in a fixed order: quality, slices, cost, latency, errors, fast tier, privacy.
+
+    Pure: ``comparison`` is read, never changed; the non-inferiority p-value of each gated quality
+    block is returned in ``Verdict.p_noninferior`` (verdict.json shows it in ``deltas``).
+    """
     gates: list[GateResult] = []
+    p_values: dict[tuple[str, ...], float] = {}
     deltas = comparison["deltas"]
     overall = deltas["overall"]
     alpha = 1 - spec.quality.confidence
     margin = spec.quality.margin
     p = _delta_of(overall).p_noninferior(margin) if overall["quality"]["n_paired"] else 1.0
-    overall["quality"]["p_noninferior"] = p
+    p_values["overall",] = p
     gates.append(_quality_gate("quality", overall, margin, alpha, p))
 
     if spec.quality.slices is not None:
@@ -191,7 +196,7 @@ def evaluate_gates(
                 f"slice column(s) {', '.join(unknown)} not in the suites; slices: {', '.join(deltas['by_slice'])}",
                 "quality.slices.columns",
             )
-        family: list[tuple[str, dict[str, Any], float]] = []
+        family: list[tuple[str, tuple[str, ...], dict[str, Any], float]] = []
         for col in columns:
             for value, block in deltas["by_slice"][col].items():
                 name = f"quality[{col}={value}]"
@@ -216,10 +221,10 @@ def evaluate_gates(
                     gates.append(skipped)
                     continue
                 raw = _delta_of(block).p_noninferior(sg.margin)
-                family.append((name, block, raw))
-        adjusted = holm([f[2] for f in family])
-        for (name, block, _), p_adj in zip(family, adjusted, strict=True):
-            block["quality"]["p_noninferior"] = p_adj
+                family.append((name, ("by_slice", col, value), block, raw))
+        adjusted = holm([f[3] for f in family])
+        for (name, path, block, _), p_adj in zip(family, adjusted, strict=True):
+            p_values[path] = p_adj
             result = _quality_gate(name, block, sg.margin, alpha, p_adj)
             gates.append(
                 GateResult(
@@ -327,7 +332,7 @@ def evaluate_gates(
         )
 
     gates.append(privacy_gate(candidate))
-    return Verdict(tuple(gates))
+    return Verdict(tuple(gates), p_noninferior=p_values)
 
 
 class HasRuns(Protocol):

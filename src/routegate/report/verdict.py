@@ -6,6 +6,7 @@ removed or changes meaning.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from routegate.gates.outcome import GateOutcome
@@ -27,7 +28,7 @@ def verdict_json(outcome: GateOutcome, gates: GatesSpec) -> dict[str, Any]:
         "suites": c["suites"],
         "seed": c["seed"],
         "tiers": c["tiers"],
-        "deltas": c["deltas"],
+        "deltas": with_p_values(c["deltas"], outcome.verdict.p_noninferior),
         "tier_shift": c["tier_shift"],
         "examples": c["examples"],
         "missing_recordings": {
@@ -41,3 +42,18 @@ def verdict_json(outcome: GateOutcome, gates: GatesSpec) -> dict[str, Any]:
         "single_models": outcome.points,
         **({"resilience": outcome.resilience} if outcome.resilience is not None else {}),
     }
+
+
+def with_p_values(deltas: dict[str, Any], p_values: Mapping[tuple[str, ...], float]) -> dict[str, Any]:
+    """``deltas`` with each gated block's ``quality.p_noninferior`` set from ``p_values`` (by the
+    block's path): the blocks on a path are copied, the rest shared; ``deltas`` is not changed."""
+    out = dict(deltas)
+    for path, p in p_values.items():
+        parent = out
+        for key in path[:-1]:
+            parent[key] = dict(parent[key])
+            parent = parent[key]
+        block = dict(parent[path[-1]])
+        block["quality"] = {**block["quality"], "p_noninferior": p}
+        parent[path[-1]] = block
+    return out

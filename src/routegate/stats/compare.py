@@ -228,14 +228,9 @@ def _suite_offsets(result: RunResult) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
 
-def compare_runs(
-    base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED, examples: bool = True
-) -> dict[str, Any]:
-    """Paired deltas overall, per suite and per slice; tier shifts; notable examples.
-
-    Without ``examples`` the ``examples`` entry is left out, for the caller to add from
-    :func:`notable_examples` (a gate takes them on its other thread).
-    """
+def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """Paired deltas overall, per suite and per slice, and tier shifts (the notable examples are
+    :func:`notable_examples`: a gate lists them on its other thread)."""
     b, c = base.traces, cand.traces
     if b.num_rows != c.num_rows or not b.column("example_id").equals(c.column("example_id")):
         raise RuntimeError("baseline and candidate traces are not aligned; both runs must replay the same suites")
@@ -261,5 +256,4 @@ def compare_runs(
         "slices": slices,
         "deltas": deltas,
         "tier_shift": tier_shift(ab, ac, tiers),
-        **({"examples": notable_examples(base, cand)} if examples else {}),
     }
