@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routegate.drill import drill_policy, drill_scenario, resilience_gates
+from routegate.drill import drill_policy, drill_scenario
 from routegate.faults.scenario import Price, Scenario
+from routegate.gates.resilience import resilience_gates
 from routegate.gates.spec import GatesSpec, ResilienceGates
 from routegate.load.policy import load_policy
 from routegate.load.suite import Suite, load_suite

@@ -11,7 +11,8 @@ import pytest
 
 from routegate import pipeline
 from routegate.arrow.groups import group_rows, slice_groups
-from routegate.gates.spec import GatesSpec, evaluate_gates
+from routegate.gates.evaluate import evaluate_gates
+from routegate.gates.spec import GatesSpec
 from routegate.load.policy import load_policy
 from routegate.load.suite import Suite, load_suite
 from routegate.pipeline import gate_policies

@@ -12,7 +12,7 @@ import pytest
 from conftest import example_row, recording_row, run_cli, write_project, write_suite
 from routegate.drill import drill_scenario, parse_scenario_args, resolve_scenarios
 from routegate.engine.detection import detect_examples
-from routegate.gates.spec import privacy_gate
+from routegate.gates.privacy import privacy_gate
 from routegate.importers.privacy import COMBOS, PLACEMENTS, import_privacy
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite

@@ -25,8 +25,10 @@ from routegate._version import __version__
 if TYPE_CHECKING:
     from routegate.drill import drill_policy
     from routegate.errors import InputError, Problem
+    from routegate.gates.evaluate import evaluate_gates
     from routegate.gates.outcome import GateOutcome
-    from routegate.gates.spec import GateResult, GatesSpec, Verdict, evaluate_gates, load_gates
+    from routegate.gates.result import GateResult, Verdict
+    from routegate.gates.spec import GatesSpec, load_gates
     from routegate.load.policy import Policy, load_policy
     from routegate.load.suite import Suite, load_suite
     from routegate.pipeline import RunOptions, gate_policies, load_suites, run_policy

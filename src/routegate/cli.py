@@ -252,7 +252,8 @@ def drill(
 
     Exit 0, or 1 when --gates is given and a resilience gate fails; 2 on bad input.
     """
-    from routegate.drill import drill_policy, privacy_under_faults, resilience_gates
+    from routegate.drill import drill_policy
+    from routegate.gates.resilience import privacy_under_faults, resilience_gates
     from routegate.gates.spec import load_gates
     from routegate.load.policy import load_policy
     from routegate.outputs import write_drill

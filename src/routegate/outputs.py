@@ -27,7 +27,8 @@ from routegate.writer import dumps_json, write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from routegate.gates.outcome import GateOutcome
-    from routegate.gates.spec import GateResult, GatesSpec
+    from routegate.gates.result import GateResult
+    from routegate.gates.spec import GatesSpec
 
 
 def write_run(out: Path, summary: dict[str, Any], resilience: dict[str, Any] | None) -> Path:

@@ -25,8 +25,9 @@ from routegate.engine.plan import plan_tiers
 from routegate.engine.replay import StepHook, policy_models
 from routegate.engine.run import replay_suite
 from routegate.errors import InputError
+from routegate.gates.evaluate import evaluate_gates
 from routegate.gates.outcome import GateOutcome
-from routegate.gates.spec import GatesSpec, evaluate_gates
+from routegate.gates.spec import GatesSpec
 from routegate.load.policy import Policy
 from routegate.load.suite import Suite, load_suite
 from routegate.providers.base import Provider

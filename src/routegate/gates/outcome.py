@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from routegate.gates.spec import Verdict
+from routegate.gates.result import Verdict
 from routegate.stats.summary import RunResult
 
 
