@@ -14,12 +14,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.arrow.memo import MemoKind
 from routegate.load.policy import Policy
-from routegate.load.suite import Suite
+from routegate.load.suite import RECORDING_KEYS, Suite
 from routegate.pii.detect import BatchDetector, Detection, detect_texts
 
-MEMO_DERIVED = "pii_suite"
-MEMO_DONE = "pii_detection"
+DETECTED_SUITE: MemoKind[Suite] = MemoKind("detection.detected_suite")
+"""``with_detected_pii``: the suite with its effective ``pii`` and ``pii_kinds`` columns (no parts)."""
+DETECTION: MemoKind[Detection] = MemoKind("detection.detection")
+"""The detection a derived suite's columns came from, in that suite's memo: it marks the suite as done (no parts)."""
 
 
 def detect_examples(
@@ -55,17 +58,17 @@ def with_pii_columns(examples: pa.Table, detection: Detection) -> pa.Table:
 
 def with_detected_pii(suite: Suite, detector: BatchDetector | None = None) -> Suite:
     """The suite with effective ``pii`` and ``pii_kinds`` columns (the same object on every call)."""
-    if MEMO_DONE in suite.memo:
+    if DETECTION.key() in suite.memo:
         return suite
 
     def derive() -> Suite:
         detection = detect_examples(suite.examples, detector, suite.column("examples", "messages"))
         derived = dataclasses.replace(suite, examples=with_pii_columns(suite.examples, detection))
-        derived.memo["keys"] = suite.recording_keys()  # same ids and recordings: same join keys
-        derived.memo[MEMO_DONE] = detection
+        derived.memo[RECORDING_KEYS.key()] = suite.recording_keys()  # same ids and recordings: same join keys
+        derived.memo[DETECTION.key()] = detection
         return derived
 
-    return suite.memoised(MEMO_DERIVED, derive)
+    return suite.memoised(DETECTED_SUITE.key(), derive)
 
 
 def effective_pii(examples: pa.Table) -> np.ndarray:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.arrow.labels import label_in
-from routegate.arrow.memo import Memo, shared_array
+from routegate.arrow.memo import Memo, MemoKind, shared_array
 from routegate.arrow.strbytes import bytes_at, low_bytes, string_words
 from routegate.arrow.zeros import zeros
 from routegate.engine.detection import detected_kinds, effective_pii
@@ -135,13 +135,17 @@ def _pandas_mix(hashed: np.ndarray) -> np.ndarray:
     return hashed
 
 
+TRAFFIC_DRAW: MemoKind[np.ndarray] = MemoKind("plan.traffic_draw")
+"""``suite_traffic_draw``: a suite's traffic draw (read-only); parts: the seed."""
+
+
 def suite_traffic_draw(ids: pa.ChunkedArray | pa.Array, seed: int, memo: Memo | None) -> np.ndarray:
     """``traffic_draw`` of a suite's ids, computed once per (suite, seed) when given the suite's ``memo``.
 
     ``memo`` must be the memo of the suite whose ``id`` column ``ids`` is (``Suite.memo``); the
     result is read-only because every later run over that suite shares it.
     """
-    return shared_array(memo, f"traffic_draw:{seed}", lambda: traffic_draw(ids, seed))
+    return shared_array(memo, TRAFFIC_DRAW.key(seed), lambda: traffic_draw(ids, seed))
 
 
 def _has_tag(tags: pa.ChunkedArray, tag: str) -> np.ndarray:
@@ -198,6 +202,10 @@ def match_condition(examples: pa.Table, when: Condition, memo: Memo | None = Non
     return mask
 
 
+PLAN: MemoKind[Plan] = MemoKind("plan.plan")
+"""``plan_tiers``: a plan (read-only arrays); parts: the JSON of the tiers, default tier and rules."""
+
+
 def plan_tiers(examples: pa.Table, spec: PolicySpec, *, memo: Memo | None = None) -> Plan:
     """Initial tier per request: the first matching rule's tier, else the default tier.
 
@@ -209,9 +217,8 @@ def plan_tiers(examples: pa.Table, spec: PolicySpec, *, memo: Memo | None = None
     if memo is None:
         return _plan(examples, spec, None)
     decides = [list(spec.tiers), spec.default_tier, [(r.when.model_dump(mode="json"), r.tier) for r in spec.rules]]
-    return memo.get_or_compute(
-        f"plan:{json.dumps(decides, sort_keys=True)}", lambda: _frozen(_plan(examples, spec, memo))
-    )
+    key = PLAN.key(json.dumps(decides, sort_keys=True))
+    return memo.get_or_compute(key, lambda: _frozen(_plan(examples, spec, memo)))
 
 
 def _frozen(plan: Plan) -> Plan:

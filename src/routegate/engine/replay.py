@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.arrow.labels import label_in
-from routegate.arrow.memo import Memo, shared_array
+from routegate.arrow.memo import Memo, MemoKind, shared_array
 from routegate.arrow.zeros import zeros
 from routegate.engine.attempts import ESCALATION, FALLBACK, AttemptBuffers
 from routegate.engine.chains import ChainTables, latency_budget, policy_models
@@ -70,6 +70,12 @@ def _put(column: np.ndarray, sel: Selection, where: np.ndarray, values: np.ndarr
         column[sel[where]] = values[where] if isinstance(values, np.ndarray) else values
 
 
+STAKES_FORCED: MemoKind[np.ndarray] = MemoKind("replay.stakes_forced")
+"""``replay``: per request, its stakes always escalate (read-only); parts: the escalating stakes."""
+LATENCY_BUDGET: MemoKind[np.ndarray] = MemoKind("replay.latency_budget")
+"""``replay``: per request, its SLA class's latency budget (read-only); parts: the (class, budget) pairs."""
+
+
 def replay(
     examples: pa.Table,
     spec: PolicySpec,
@@ -106,9 +112,9 @@ def replay(
     max_esc = spec.escalation.max_escalations
 
     stakes = spec.escalation.always_for_stakes
-    stakes_forced = shared_array(memo, f"replay:stakes:{stakes!r}", lambda: label_in(examples.column("stakes"), stakes))
+    stakes_forced = shared_array(memo, STAKES_FORCED.key(stakes), lambda: label_in(examples.column("stakes"), stakes))
     budgets = tuple((name, cls.latency_budget_ms) for name, cls in (spec.sla or {}).items())
-    budget = shared_array(memo, f"replay:budget:{budgets!r}", lambda: latency_budget(examples, budgets))
+    budget = shared_array(memo, LATENCY_BUDGET.key(budgets), lambda: latency_budget(examples, budgets))
     # Unknown (null) counts as PII: a table that skipped detection fails closed, never open.
     pii = np.asarray(pc.fill_null(examples.column("pii"), True).to_numpy(zero_copy_only=False), dtype=bool)
     arrival = examples.column("arrival_ms").to_numpy(zero_copy_only=False).astype(np.float64, copy=False)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.arrow.groups import Groups, column_groups
-from routegate.arrow.memo import Memo
+from routegate.arrow.memo import Memo, MemoKey, MemoKind
 from routegate.arrow.take import take_rows
 from routegate.errors import InputError, Problem, errors_only
 from routegate.load.checks import check_examples, check_recordings_keyed
@@ -33,6 +33,13 @@ from routegate.load.tables import DEFERRED, TAKE_WHOLE, TableFile, file_sha256, 
 from routegate.load.yamlsource import YamlDocument, parse_yaml
 
 T = TypeVar("T")
+
+SLICE_ROWS: MemoKind[Groups] = MemoKind("suite.slice_rows")
+"""``Suite.slice_rows``: row indices per value of each slice column (no parts)."""
+RECORDING_KEYS: MemoKind[RecordingKeys] = MemoKind("suite.recording_keys")
+"""``Suite.recording_keys``: the recordings' join keys (no parts; handed over by the loader)."""
+DEFERRED_COLUMN: MemoKind[pa.ChunkedArray] = MemoKind("suite.deferred_column")
+"""``Suite.column``: a deferred column read whole; parts: the table and the column's name."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class Suite:
     recordings' join keys, the recorded provider's numpy columns). ``dataclasses.replace`` gives a
     new suite an empty memo, so derived data never outlives the tables it came from."""
 
-    def memoised(self, key: str, compute: Callable[[], T]) -> T:
+    def memoised(self, key: MemoKey[T], compute: Callable[[], T]) -> T:
         """``self.memo[key]``, computed by ``compute()`` on first use (thread-safe: see ``routegate.arrow.memo``)."""
         return self.memo.get_or_compute(key, compute)
 
@@ -66,24 +73,26 @@ class Suite:
         """Row indices per value of each slice column (``measure.column_groups``; computed by the loader
         while the recordings are decoded). Only meaningful while every ``pii`` label is set: detection
         would change that column (``pipeline.suite_groups`` knows)."""
-        return self.memoised("slice_rows", lambda: column_groups(self.examples, self.slice_columns))
+        return self.memoised(SLICE_ROWS.key(), lambda: column_groups(self.examples, self.slice_columns))
 
     def recording_keys(self) -> RecordingKeys:
         """The recordings' join keys (computed on first use, or handed over by the loader)."""
-        return self.memoised("keys", lambda: RecordingKeys.of(self.recordings, self.examples))
+        return self.memoised(RECORDING_KEYS.key(), lambda: RecordingKeys.of(self.recordings, self.examples))
 
     def column(self, table: Literal["examples", "recordings"], name: str) -> pa.ChunkedArray:
         """A column of the examples or recordings, read now (once) if it was deferred."""
         held = self.examples if table == "examples" else self.recordings
         if name in held.column_names:
             return held.column(name)
-        return self.memoised(f"column:{table}:{name}", lambda: self.deferred[name].column(name, DEFERRED[name][1]))
+        return self.memoised(
+            DEFERRED_COLUMN.key(table, name), lambda: self.deferred[name].column(name, DEFERRED[name][1])
+        )
 
     def take(self, table: Literal["examples", "recordings"], name: str, rows: np.ndarray) -> pa.Array:
         """``column(table, name)[rows]``; for a deferred column, only the row groups holding ``rows`` are read."""
         rows = np.asarray(rows, dtype=np.int64)
         held = self.examples if table == "examples" else self.recordings
-        whole = name in held.column_names or f"column:{table}:{name}" in self.memo
+        whole = name in held.column_names or DEFERRED_COLUMN.key(table, name) in self.memo
         if whole or rows.size * TAKE_WHOLE > held.num_rows:
             return take_rows(self.column(table, name), rows)
         return self.deferred[name].take(name, DEFERRED[name][1], rows)
@@ -152,7 +161,8 @@ def load_suite(folder: str | Path, *, defer: bool = True) -> Suite:
         warnings=tuple(problems),
         deferred=ex_read.deferred | rec_read.deferred,
     )
-    suite.memo["keys"] = keys  # computed while validating: no second pass
+    if keys is not None:  # None only beside errors, raised above
+        suite.memo[RECORDING_KEYS.key()] = keys  # computed while validating: no second pass
     return suite
 
 

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from routegate.arrow.floats import float_view
 from routegate.arrow.labels import label_map
+from routegate.arrow.memo import MemoKind
 from routegate.arrow.take import take_rows
 from routegate.load.policy import ERROR_KINDS
 from routegate.load.recordings import RecordingKeys
@@ -51,6 +52,10 @@ def _error_codes(errors: pa.ChunkedArray) -> np.ndarray:
         errors = pc.fill_null(errors, "")
     codes = {kind: code for code, kind in enumerate(["", *ERROR_KINDS])}  # "" -> 0, which is OK
     return label_map(errors, codes, MISSING, dtype=np.int8)
+
+
+RECORDED_COLUMNS: MemoKind[RecordedProvider] = MemoKind("recorded.columns")
+"""``RecordedProvider.from_suite``: a suite's recorded columns, as a provider with no join (no parts)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class RecordedProvider:
             table = cls.from_tables(suite.examples, suite.recordings, (), rows=np.empty((n, 0), dtype=np.int64))
             return dataclasses.replace(table, texts=partial(suite.take, "recordings", "response"))
 
-        return dataclasses.replace(suite.memoised("recorded", columns), rows=rows, starts=starts)
+        return dataclasses.replace(suite.memoised(RECORDED_COLUMNS.key(), columns), rows=rows, starts=starts)
 
     @classmethod
     def from_tables(

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.arrow.floats import float_values
+from routegate.arrow.memo import MemoKind
 from routegate.engine.plan import suite_traffic_draw, traffic_draw
 from routegate.load.catalog import Catalog
 from routegate.load.policy import canonical_sha256
@@ -263,6 +264,14 @@ def multi_model_block(outcomes: ModelOutcomes, traces: pa.Table) -> dict[str, An
     return multi_model_policy(multi_model_reference(outcomes), outcomes.models, traces)
 
 
+ANSWER_GROUPS: MemoKind[list[list[int]]] = MemoKind("literature.answer_groups")
+"""``literature_for_suite``: a suite's ``answer_groups``; parts: the catalog's ``canonical_sha256``."""
+TWO_MODEL_REFERENCE: MemoKind[TwoModelReference] = MemoKind("literature.two_model_reference")
+"""``literature_for_suite``: a two-group suite's reference curves; parts: the catalog's sha256, the seed."""
+MULTI_MODEL_REFERENCE: MemoKind[MultiModelReference] = MemoKind("literature.multi_model_reference")
+"""``literature_for_suite``: a multi-model suite's points, hull and AIQ; parts: the catalog's sha256."""
+
+
 def literature_for_suite(
     suite: Suite, catalog: Catalog, traces: pa.Table, *, seed: int, totals: RunTotals | None = None
 ) -> dict[str, Any]:
@@ -272,17 +281,17 @@ def literature_for_suite(
     computed once per suite object and shared by every run over it (a gate's two runs).
     """
     outcomes = model_outcomes(suite, catalog)
-    key = str(("literature", canonical_sha256(catalog)))
-    groups = suite.memoised(key + ":groups", lambda: answer_groups(outcomes))
+    catalog_sha256 = canonical_sha256(catalog)
+    groups = suite.memoised(ANSWER_GROUPS.key(catalog_sha256), lambda: answer_groups(outcomes))
     if len(groups) == 2:
         ids = suite.examples.column("id")
         two = suite.memoised(
-            f"{key}:two:{seed}",
+            TWO_MODEL_REFERENCE.key(catalog_sha256, seed),
             lambda: two_model_reference(outcomes, groups, suite_traffic_draw(ids, seed, suite.memo), seed),
         )
         return two_model_policy(two, traces, totals)
     if len(groups) > 2:
-        multi = suite.memoised(key + ":multi", lambda: multi_model_reference(outcomes))
+        multi = suite.memoised(MULTI_MODEL_REFERENCE.key(catalog_sha256), lambda: multi_model_reference(outcomes))
         return multi_model_policy(multi, outcomes.models, traces, totals)
     return {
         "kind": "none",

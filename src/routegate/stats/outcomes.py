@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from routegate.arrow.memo import MemoKind
 from routegate.load.catalog import Catalog
 from routegate.load.policy import canonical_sha256
 from routegate.load.suite import Suite
@@ -39,6 +40,10 @@ class ModelOutcomes:
     recordings where they are in model blocks: no copy)."""
 
 
+MODEL_OUTCOMES: MemoKind[ModelOutcomes] = MemoKind("outcomes.model_outcomes")
+"""``model_outcomes``: a suite's per-model outcomes; parts: the catalog's ``canonical_sha256``."""
+
+
 def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     """Per-request quality and cost of every catalog model that has a recording for every request.
 
@@ -47,8 +52,7 @@ def model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
     They depend on the suite and the catalog only, so they are computed once per
     loaded suite and catalog (a gate's two runs share them).
     """
-    key = str(("model_outcomes", canonical_sha256(catalog)))
-    return suite.memoised(key, lambda: _model_outcomes(suite, catalog))
+    return suite.memoised(MODEL_OUTCOMES.key(canonical_sha256(catalog)), lambda: _model_outcomes(suite, catalog))
 
 
 def _model_outcomes(suite: Suite, catalog: Catalog) -> ModelOutcomes:
