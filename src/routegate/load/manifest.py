@@ -48,10 +48,11 @@ class Scoring(Frozen):
     """Options of the confidence scorer (it never sees the reference answer)."""
 
 
-class Columns(Frozen):
-    """Which recorded columns were measured and which were modelled (and how)."""
+class ColumnNotes(Frozen):
+    """suite.yaml's ``columns:`` block: which recorded columns were measured and which modelled (and how)."""
 
     measured: tuple[str, ...] = ()
+    """Names of the columns that were measured."""
     modelled: dict[str, str] = Field(default_factory=dict)
     """Column name -> one sentence on how it was derived."""
 
@@ -70,7 +71,8 @@ class SuiteManifest(Frozen):
     slices: tuple[str, ...] = ("task_type",)
     """Example columns that reports break results down by."""
     scoring: Scoring = Scoring()
-    columns: Columns = Columns()
+    columns: ColumnNotes = ColumnNotes()
+    """Notes on how the recorded columns were obtained (never read by the replay)."""
 
 
 BASE_SLICES: tuple[str, ...] = ("task_type", "pii", "stakes", "sla")
