@@ -54,7 +54,7 @@ DEFAULT_ERROR_LATENCY_MS = 100.0
 
 
 class Target(Frozen):
-    """Exactly one of ``provider`` (a catalog provider) or ``model`` (a catalog model id)."""
+    """Exactly one of ``provider`` (the name of a provider entry in the catalog) or ``model`` (a catalog model id)."""
 
     provider: str | None = None
     model: str | None = None

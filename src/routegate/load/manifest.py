@@ -43,7 +43,7 @@ class Scoring(Frozen):
     options: dict[str, Any] = Field(default_factory=dict)
     """Scorer options (e.g. ``pattern`` for ``regex``)."""
     confidence: Name | None = None
-    """Scorer whose 0/1 verdict on a response serves as its confidence when the recording has none."""
+    """Scorer whose 0/1 score of a response serves as its confidence when the recording has none."""
     confidence_options: dict[str, Any] = {}
     """Options of the confidence scorer (it never sees the reference answer)."""
 
@@ -69,7 +69,7 @@ class SuiteManifest(Frozen):
     recordings: str = "recordings.parquet"
     """Recordings table, relative to the suite folder (``.parquet`` or ``.jsonl``)."""
     slices: tuple[str, ...] = ("task_type",)
-    """Example columns that reports break results down by."""
+    """Columns of the examples table that reports break results down by."""
     scoring: Scoring = Scoring()
     columns: ColumnNotes = ColumnNotes()
     """Notes on how the recorded columns were obtained (never read by the replay)."""
