@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from routegate.drill import drill_policy, drill_scenario
-from routegate.faults.scenario import Price, Scenario
+from routegate.faults.scenario import PriceShock, Scenario
 from routegate.gates.resilience import resilience_gates
 from routegate.gates.spec import GatesSpec, ResilienceGates
 from routegate.load.policy import load_policy
@@ -81,7 +81,7 @@ def test_price_shock_multiplies_cost_exactly(suites: list[Suite]) -> None:
     shock = Scenario(
         name="all-x3",
         description="every price triples",
-        faults=tuple(Price(type="price", provider=p, multiplier=3) for p in providers),
+        faults=tuple(PriceShock(type="price", provider=p, multiplier=3) for p in providers),
     )
     run = drill_scenario(policy, suites, shock, RunOptions(), no_fault)
     np.testing.assert_allclose(

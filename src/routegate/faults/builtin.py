@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from routegate.faults.scenario import Errors, Outage, Price, Scenario
+from routegate.faults.scenario import Errors, Outage, PriceShock, Scenario
 
 BUILTIN = "builtin"
 """The ``--scenario`` value that selects every built-in scenario."""
@@ -66,7 +66,7 @@ def builtin_scenarios(providers: Sequence[str], busiest: str | None, span_ms: fl
                 name=f"{p}-price-x3",
                 description=f"{p}'s prices triple",
                 seed=seed,
-                faults=(Price(type="price", provider=p, multiplier=PRICE_MULTIPLIER),),
+                faults=(PriceShock(type="price", provider=p, multiplier=PRICE_MULTIPLIER),),
             )
         )
     return out

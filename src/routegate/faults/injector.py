@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.faults.scenario import DEFAULT_ERROR_LATENCY_MS, Errors, Latency, Outage, Price, Scenario
+from routegate.faults.scenario import DEFAULT_ERROR_LATENCY_MS, Errors, Latency, Outage, PriceShock, Scenario
 from routegate.faults.walk import walk_breaker
 from routegate.load.catalog import Catalog
 from routegate.load.policy import CircuitBreaker, Retry
@@ -188,7 +188,7 @@ class FaultInjector:
                 after[hit] = fault.retry_after_s * 1000.0
         return code, latency, after
 
-    def _factor(self, kind: type[Latency] | type[Price], model: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def _factor(self, kind: type[Latency] | type[PriceShock], model: np.ndarray, t: np.ndarray) -> np.ndarray:
         out = np.ones(model.size)
         for fi, fault in enumerate(self.scenario.faults):
             if isinstance(fault, kind):
@@ -235,7 +235,7 @@ class FaultInjector:
         error = np.where(hit, injected, res.error).astype(np.int8)
         latency_ms = spent + np.where(hit, injected_latency, res.latency_ms * self._factor(Latency, model, final_t))
         base_factor = res.price_factor if res.price_factor is not None else np.ones(n)
-        price = np.where(hit, 1.0, base_factor * self._factor(Price, model, final_t))
+        price = np.where(hit, 1.0, base_factor * self._factor(PriceShock, model, final_t))
         short = self._break(batch, t0, latency_ms, error)
         gone = hit | short
         if short.any():

@@ -54,7 +54,7 @@ DEFAULT_ERROR_LATENCY_MS = 100.0
 
 
 class Target(Frozen):
-    """Exactly one of ``provider`` (a catalog provider) or ``model`` (a catalog model id)."""
+    """Exactly one of ``provider`` (the name of a provider entry in the catalog) or ``model`` (a catalog model id)."""
 
     provider: str | None = None
     model: str | None = None
@@ -116,20 +116,22 @@ class Latency(Windowed):
     multiplier: float = Field(gt=0)
 
 
-class Price(Target):
-    """The target's prices are multiplied by ``multiplier`` for calls from ``start`` on."""
+class PriceShock(Target):
+    """A price shock (``type: price``): the target's prices are multiplied by ``multiplier`` from ``start`` on."""
 
     type: Literal["price"]
     multiplier: float = Field(gt=0)
+    """Factor on the catalog price of every call to the target."""
     start: Duration = 0.0
+    """When the shock begins on the virtual clock; it lasts until the end of the run."""
 
 
-Fault = Outage | Errors | Latency | Price
-FAULT_TYPES: dict[str, type[Outage] | type[Errors] | type[Latency] | type[Price]] = {
+Fault = Outage | Errors | Latency | PriceShock
+FAULT_TYPES: dict[str, type[Outage] | type[Errors] | type[Latency] | type[PriceShock]] = {
     "outage": Outage,
     "errors": Errors,
     "latency": Latency,
-    "price": Price,
+    "price": PriceShock,
 }
 
 
@@ -177,10 +179,10 @@ class Scenario(Frozen):
     """Seed of every draw (errors, jitter, diurnal arrivals)."""
     arrival: Arrival | None = None
     """Replaces the suite's ``arrival_ms``; default: the suite's own arrival times."""
-    faults: tuple[Outage | Errors | Latency | Price, ...] = ()
+    faults: tuple[Outage | Errors | Latency | PriceShock, ...] = ()
 
     def price_shock(self) -> bool:
-        return any(isinstance(f, Price) for f in self.faults)
+        return any(isinstance(f, PriceShock) for f in self.faults)
 
 
 class _ScenarioHead(Frozen):

@@ -42,8 +42,8 @@ class Price(Frozen):
     """The date the price was read or published (YYYY-MM-DD)."""
 
 
-class Provider(Frozen):
-    """A provider endpoint. Only the live provider reads the connection fields."""
+class ProviderEntry(Frozen):
+    """A provider entry: how to reach one provider's endpoint. Only the live provider reads the connection fields."""
 
     api: ApiStyle = "openai"
     """Wire protocol: ``openai`` (chat completions) or ``anthropic`` (messages)."""
@@ -84,12 +84,13 @@ class Catalog(Frozen):
     version: str = Field(min_length=1)
     """Version of the catalog (e.g. the date prices were last reviewed)."""
     description: str = ""
-    providers: dict[str, Provider] = Field(min_length=1)
+    providers: dict[str, ProviderEntry] = Field(min_length=1)
+    """Provider name -> its entry (how to reach it)."""
     models: dict[ModelId, Model] = Field(min_length=1)
 
     @field_validator("providers")
     @classmethod
-    def _provider_names(cls, value: dict[str, Provider]) -> dict[str, Provider]:
+    def _provider_names(cls, value: dict[str, ProviderEntry]) -> dict[str, ProviderEntry]:
         for name in value:
             if not name or " " in name:
                 raise ValueError(f"provider name {name!r} must be a non-empty word")

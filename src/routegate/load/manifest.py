@@ -43,15 +43,16 @@ class Scoring(Frozen):
     options: dict[str, Any] = Field(default_factory=dict)
     """Scorer options (e.g. ``pattern`` for ``regex``)."""
     confidence: Name | None = None
-    """Scorer whose 0/1 verdict on a response serves as its confidence when the recording has none."""
+    """Scorer whose 0/1 score of a response serves as its confidence when the recording has none."""
     confidence_options: dict[str, Any] = {}
     """Options of the confidence scorer (it never sees the reference answer)."""
 
 
-class Columns(Frozen):
-    """Which recorded columns were measured and which were modelled (and how)."""
+class ColumnNotes(Frozen):
+    """suite.yaml's ``columns:`` block: which recorded columns were measured and which modelled (and how)."""
 
     measured: tuple[str, ...] = ()
+    """Names of the columns that were measured."""
     modelled: dict[str, str] = Field(default_factory=dict)
     """Column name -> one sentence on how it was derived."""
 
@@ -68,9 +69,10 @@ class SuiteManifest(Frozen):
     recordings: str = "recordings.parquet"
     """Recordings table, relative to the suite folder (``.parquet`` or ``.jsonl``)."""
     slices: tuple[str, ...] = ("task_type",)
-    """Example columns that reports break results down by."""
+    """Columns of the examples table that reports break results down by."""
     scoring: Scoring = Scoring()
-    columns: Columns = Columns()
+    columns: ColumnNotes = ColumnNotes()
+    """Notes on how the recorded columns were obtained (never read by the replay)."""
 
 
 BASE_SLICES: tuple[str, ...] = ("task_type", "pii", "stakes", "sla")

@@ -27,7 +27,7 @@ import httpx
 from aiolimiter import AsyncLimiter
 
 from routegate.errors import InputError, Problem
-from routegate.load.catalog import Provider as ProviderConfig
+from routegate.load.catalog import ProviderEntry
 from routegate.load.policy import Fallback, Retry
 from routegate.providers import anthropic_api, openai_api
 from routegate.providers.breaker import BREAKER_KINDS, Breaker
@@ -51,7 +51,7 @@ class LiveOptions:
     """The whole run's deadline: calls that would start later fail at once as ``timeout``."""
     clock: Clock = field(default_factory=RealClock)
     """What calls wait on and measure with."""
-    transport: Callable[[str, ProviderConfig], httpx.AsyncBaseTransport] | None = None
+    transport: Callable[[str, ProviderEntry], httpx.AsyncBaseTransport] | None = None
     """Builds the transport of a provider (by name); ``None``: the default (see docs/providers.md)."""
     env: Mapping[str, str] | None = None
     """Where API keys are read; ``None``: ``os.environ``."""
@@ -59,7 +59,7 @@ class LiveOptions:
     """Seed of the backoff jitter (``None``: random)."""
 
 
-def default_transport(name: str, config: ProviderConfig) -> httpx.AsyncBaseTransport:
+def default_transport(name: str, config: ProviderEntry) -> httpx.AsyncBaseTransport:
     """aiohttp under httpx's API: 5-10x httpx's own pool at concurrency 64+ (docs/performance.md)."""
     from httpx_aiohttp import AiohttpTransport
 
@@ -73,7 +73,7 @@ class Endpoint:
     def __init__(
         self,
         name: str,
-        config: ProviderConfig,
+        config: ProviderEntry,
         fallback: Fallback,
         options: LiveOptions,
         deadline_at: float | None,

@@ -12,7 +12,7 @@ from collections.abc import Generator, Mapping
 import httpx
 
 from routegate.errors import InputError, Problem
-from routegate.load.catalog import Provider as ProviderConfig
+from routegate.load.catalog import ProviderEntry
 
 
 class Secret:
@@ -49,7 +49,7 @@ class _KeyAuth(httpx.Auth):
         return f"_KeyAuth({self._header!r}, ***)"
 
 
-def key_auth(name: str, config: ProviderConfig, env: Mapping[str, str]) -> httpx.Auth | None:
+def key_auth(name: str, config: ProviderEntry, env: Mapping[str, str]) -> httpx.Auth | None:
     """The auth that sends provider ``name``'s key (``None`` when the catalog names no key variable);
     ``InputError`` naming the variable when it is not set in ``env``."""
     if not config.api_key_env:

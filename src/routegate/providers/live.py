@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from routegate.load.catalog import Catalog
-from routegate.load.catalog import Provider as ProviderConfig
+from routegate.load.catalog import Catalog, ProviderEntry
 from routegate.load.policy import CircuitBreaker, Fallback, Policy, Retry
 from routegate.load.suite import Suite
 from routegate.providers.base import ERROR_CODES, OK, CallBatch, CallResult
@@ -47,7 +46,7 @@ class LiveFactory:
         )
         self.providers: list[LiveProvider] = []
 
-    def endpoint(self, name: str, config: ProviderConfig, fallback: Fallback) -> Endpoint:
+    def endpoint(self, name: str, config: ProviderEntry, fallback: Fallback) -> Endpoint:
         """The endpoint of a provider; two policies with the same retry and breaker rules share it."""
         key = (name, fallback.retry, fallback.circuit_breaker)
         found = self.endpoints.get(key)
