@@ -14,7 +14,7 @@ MAX_LISTED_BREACHES = 50
 
 
 class HasRuns(Protocol):
-    """A run (``RunResult``) or a fault drill's scenario run: anything with per-suite runs."""
+    """A run (``RunResult``) or a drill's scenario run: anything with per-suite runs."""
 
     @property
     def runs(self) -> tuple[SuiteRun, ...]: ...
@@ -23,7 +23,7 @@ class HasRuns(Protocol):
 def privacy_gate(candidate: HasRuns, *, name: str = "privacy", context: str = "") -> GateResult:
     """Zero attempts may send a PII request to an external model: counted from attempts actually made.
 
-    ``candidate`` is any result with ``runs`` (a run, or a fault drill's scenario run); ``context``
+    ``candidate`` is any result with ``runs`` (a run, or a drill's scenario run); ``context``
     ends the reason (e.g. "if together is down for 2 hours").
     """
     leaks: list[dict[str, Any]] = []

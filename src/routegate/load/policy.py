@@ -153,7 +153,7 @@ class Fallback(Frozen):
     on: tuple[ErrorKind, ...] = ("timeout", "rate_limit", "server_error")
     """Error kinds that fall back; any other error ends the request as failed."""
     retry: Retry = Retry()
-    """Retries of the same model before falling back (live calls and fault drills; a recorded answer
+    """Retries of the same model before falling back (live calls and drills; a recorded answer
     is one observation, so replaying a recording never retries it)."""
     circuit_breaker: CircuitBreaker | None = None
     """Per-provider breaker; ``null`` (the default) never skips a provider."""

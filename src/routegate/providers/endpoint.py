@@ -1,4 +1,4 @@
-"""One catalog provider's live calls: its HTTP client, concurrency bound, rate limit, breaker and timeouts.
+"""One provider entry's live calls: its HTTP client, concurrency bound, rate limit, breaker and timeouts.
 
 An ``Endpoint`` sends one logical call at a time (``send``) on the asyncio loop of the run, with:
 
@@ -68,7 +68,7 @@ def default_transport(name: str, config: ProviderEntry) -> httpx.AsyncBaseTransp
 
 
 class Endpoint:
-    """One catalog provider: its client, concurrency bound, rate limiter, breaker and retry rules."""
+    """One provider entry of the catalog: its client, concurrency bound, rate limiter, breaker and retry rules."""
 
     def __init__(
         self,
@@ -121,7 +121,7 @@ class Endpoint:
         """One logical call with its retries; never raises for a failed call.
 
         The breaker sees the call's final outcome, after its retries (docs/policy.md), exactly as
-        the fault drills emulate it: a skipped call (open breaker, past the deadline) counts neither way.
+        the drills emulate it: a skipped call (open breaker, past the deadline) counts neither way.
         """
         if self.breaker is None:
             return await self._send(model, messages)

@@ -3,7 +3,7 @@
 The engine is synchronous; ``LiveProvider.call`` runs each batch on an asyncio loop owned by the
 ``LiveFactory`` (one per run), so every suite and both policies of a gate share one
 ``endpoint.Endpoint`` (one ``httpx.AsyncClient``, concurrency bound, rate limit and circuit
-breaker) per catalog provider. Retries and backoff are in ``retries``, API keys in ``keys``, the
+breaker) per provider entry of the catalog. Retries and backoff are in ``retries``, API keys in ``keys``, the
 breaker's state machine in ``breaker``. No error, log line or artifact ever carries a key.
 docs/providers.md.
 """
@@ -31,7 +31,7 @@ __all__ = ["LiveFactory", "LiveOptions", "LiveProvider", "Outcome", "outcomes_re
 
 
 class LiveFactory:
-    """A ``ProviderFactory`` for ``RunOptions.provider``: one loop and one endpoint per catalog provider per run.
+    """A ``ProviderFactory`` for ``RunOptions.provider``: one loop, and one endpoint per provider entry, per run.
 
     Use as a context manager (or call ``close``) so the clients and the loop are closed.
     """

@@ -173,8 +173,8 @@ class OptionsScorer(Generic[OptionsT]):
         raise NotImplementedError
 
 
-def verdicts(hit: Column | np.ndarray, inp: ScoreInput, unscorable: np.ndarray | None = None) -> np.ndarray:
-    """Boolean verdicts -> float64 1/0; NaN where ``unscorable`` (e.g. no reference); 0 where the response is null."""
+def binary_scores(hit: Column | np.ndarray, inp: ScoreInput, unscorable: np.ndarray | None = None) -> np.ndarray:
+    """Hits -> float64 scores 1/0; NaN where ``unscorable`` (e.g. no reference); 0 where the response is null."""
     if not isinstance(hit, np.ndarray):
         hit = pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
     values = np.asarray(hit, dtype=np.float64)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.compute as pc
 
-from routegate.scoring.base import Column, NoOptions, OptionsScorer, ScoreInput, null_mask, strings, verdicts
+from routegate.scoring.base import Column, NoOptions, OptionsScorer, ScoreInput, binary_scores, null_mask, strings
 
 PATTERNS: tuple[str, ...] = (
     r"(?s).*(?i:answer|option|choice)(?:\s+is|\s*:)?\s*[:*]*\s*(?:\(|\*\*)?(?P<letter>[A-J])(?:$|[^A-Za-z])",
@@ -41,7 +41,7 @@ class McqScorer(OptionsScorer[NoOptions]):
         n = len(inp)
         got = chosen_letter(strings(inp.response, n))
         want = pc.utf8_upper(pc.struct_field(pc.extract_regex(strings(inp.reference, n), REFERENCE), "letter"))
-        return verdicts(pc.equal(got, want), inp, null_mask(want, n))
+        return binary_scores(pc.equal(got, want), inp, null_mask(want, n))
 
 
 mcq = McqScorer()

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from routegate.scoring.base import Column, Options, OptionsScorer, ScoreInput, null_mask, strings, verdicts
+from routegate.scoring.base import Column, Options, OptionsScorer, ScoreInput, binary_scores, null_mask, strings
 
 _Step = Callable[[pa.Array], np.ndarray]
 
@@ -94,7 +94,7 @@ class NumericScorer(OptionsScorer[NumericOptions]):
         want = final_number(strings(inp.reference, n))
         tolerance = np.maximum(options.rel_tol * np.maximum(np.abs(got), np.abs(want)), options.abs_tol)
         with np.errstate(invalid="ignore"):
-            return verdicts(np.abs(got - want) <= tolerance, inp, np.isnan(want))
+            return binary_scores(np.abs(got - want) <= tolerance, inp, np.isnan(want))
 
 
 numeric = NumericScorer()

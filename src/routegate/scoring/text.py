@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import field_validator
 
-from routegate.scoring.base import Column, Options, OptionsScorer, ScoreInput, null_mask, strings, verdicts
+from routegate.scoring.base import Column, Options, OptionsScorer, ScoreInput, binary_scores, null_mask, strings
 
 
 def normalize_text(column: Column) -> Column:
@@ -33,7 +33,7 @@ class ExactMatchScorer(OptionsScorer[ExactMatchOptions]):
         response, reference = strings(inp.response, len(inp)), strings(inp.reference, len(inp))
         if options.normalize:
             response, reference = normalize_text(response), normalize_text(reference)
-        return verdicts(pc.equal(response, reference), inp, null_mask(inp.reference, len(inp)))
+        return binary_scores(pc.equal(response, reference), inp, null_mask(inp.reference, len(inp)))
 
 
 class ContainsOptions(Options):
@@ -51,11 +51,11 @@ class ContainsScorer(OptionsScorer[ContainsOptions]):
         response = strings(inp.response, len(inp))
         if options.text is not None:
             hit = pc.match_substring(response, options.text, ignore_case=not options.case_sensitive)
-            return verdicts(hit, inp)
+            return binary_scores(hit, inp)
         reference = strings(inp.reference, len(inp))
         if not options.case_sensitive:
             response, reference = pc.utf8_lower(response), pc.utf8_lower(reference)
-        return verdicts(_contains_elementwise(response, reference), inp, null_mask(inp.reference, len(inp)))
+        return binary_scores(_contains_elementwise(response, reference), inp, null_mask(inp.reference, len(inp)))
 
 
 def _contains_elementwise(haystack: Column, needle: Column) -> pa.Array:
@@ -90,7 +90,7 @@ class RegexScorer(OptionsScorer[RegexOptions]):
     def score(self, inp: ScoreInput, options: RegexOptions) -> np.ndarray:
         response = strings(inp.response, len(inp))
         hit = pc.match_substring_regex(response, options.pattern, ignore_case=not options.case_sensitive)
-        return verdicts(hit, inp)
+        return binary_scores(hit, inp)
 
 
 exact_match = ExactMatchScorer()

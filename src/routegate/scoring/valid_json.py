@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from routegate.scoring.base import Options, OptionsScorer, ScoreInput, strings, verdicts
+from routegate.scoring.base import Options, OptionsScorer, ScoreInput, binary_scores, strings
 
 FENCE = r"(?s)^\s*```[A-Za-z0-9_-]*[ \t]*\r?\n(.*?)\r?\n?```\s*$"
 """A response that is only a fenced code block (```json ... ```): its body."""
@@ -56,7 +56,7 @@ class ValidJsonScorer(OptionsScorer[ValidJsonOptions]):
                 (_parses(s, options.require_object) for s in distinct.to_pylist()), dtype=bool, count=len(distinct)
             )
             hit[rows] = parsed[np.asarray(pc.index_in(subset, distinct).to_numpy(zero_copy_only=False), dtype=np.int64)]
-        return verdicts(hit, inp)
+        return binary_scores(hit, inp)
 
 
 def _reject_constant(name: str) -> Any:

@@ -20,7 +20,7 @@ from routegate.units import MISSING, Unit, format_count, format_significant
 MAX_GATE_ROWS = 100
 """Gates listed (failed first); verdict.json lists them all."""
 RESILIENCE_PREFIX = "resilience."
-"""Names of the gates of fault drills start so; the scenario follows in brackets."""
+"""Names of the gates of drills start so; the scenario follows in brackets."""
 
 
 def show_gate_value(value: object, unit: Unit) -> str:
