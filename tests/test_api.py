@@ -12,6 +12,7 @@ import routegate
 ROOT = Path(__file__).resolve().parent.parent
 
 PUBLIC = [
+    "Comparison",
     "GateOutcome",
     "GateResult",
     "GatesSpec",
@@ -20,6 +21,7 @@ PUBLIC = [
     "Problem",
     "RunOptions",
     "RunResult",
+    "RunSummary",
     "Suite",
     "Verdict",
     "__version__",

@@ -53,7 +53,7 @@ def test_single_provider_tiers_fail_availability_and_fallbacks_pass(suites: list
 def test_cascade_is_cheaper_but_collapses_under_a_rate_limit_storm(suites: list[Suite], tmp_path: Path) -> None:
     base, cascade = load_policy(str(BASELINE)), load_policy(str(CASCADE))
     out = gate_policies(base, cascade, suites, GatesSpec(), scenarios=["rate-limit-together"])
-    cost = out.comparison["deltas"]["overall"]["cost_per_1k_usd"]
+    cost = out.comparison.deltas["overall"]["cost_per_1k_usd"]
     assert cost["candidate"] < 0.8 * cost["baseline"]  # cheaper in normal operation
     storm = out.resilience["candidate"]["scenarios"][0]  # type: ignore[index]
     calm = out.resilience["baseline"]["scenarios"][0]  # type: ignore[index]

@@ -27,7 +27,7 @@ def test_points_equal_replaying_each_single_model_policy(suites: list[str]) -> N
     assert points, "no fully recorded model"
     for point in points:
         result = run_policy(single_model_policy(point["model"], template.catalog, template), loaded)
-        overall = result.summary["metrics"]["overall"]
+        overall = result.summary.metrics["overall"]
         assert point["quality"] == pytest.approx(overall["quality"]["mean"], abs=1e-12)
         assert point["cost_per_1k_usd"] == pytest.approx(overall["cost_per_1k_usd"], rel=1e-12)
         assert point["p95_ms"] == pytest.approx(overall["latency_ms"]["p95"], rel=1e-12)
@@ -40,7 +40,7 @@ def test_points_count_failed_calls_as_zero_quality(tmp_path: Path) -> None:
     policy = load_policy(str(folder / "policy.yaml"))
     for point in single_model_points([suite], policy, seed=1):
         result = run_policy(single_model_policy(point["model"], policy.catalog, policy), [suite])
-        overall = result.summary["metrics"]["overall"]
+        overall = result.summary.metrics["overall"]
         assert overall["error_rate"] > 0  # the property is tested on failures, not around them
         assert point["quality"] == pytest.approx(overall["quality"]["mean"], abs=1e-12)
         assert point["cost_per_1k_usd"] == pytest.approx(overall["cost_per_1k_usd"], rel=1e-12)

@@ -127,7 +127,7 @@ def test_record_and_replay_agree_with_the_live_run(tmp_path: Path, server: int) 
     replayed = run_policy(policy, [load_suite(suite_path)])
     for col in ("input_tokens", "output_tokens", "cost_usd", "latency_ms", "quality", "error"):
         assert replayed.traces.column(col).to_pylist() == live.traces.column(col).to_pylist(), col
-    assert replayed.summary["metrics"] == live.summary["metrics"]
+    assert replayed.summary.metrics == live.summary.metrics
 
 
 def test_routegate_record_cli_fills_the_suite(tmp_path: Path, server: int) -> None:

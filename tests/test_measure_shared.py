@@ -3,6 +3,7 @@ as computing each from the raw arrays."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -149,19 +150,18 @@ def test_a_gates_two_runs_give_the_figures_of_two_separate_runs() -> None:
 
     outcome = gate_policies(base, cand, fresh(), GatesSpec())
     alone_base, alone_cand = pipeline.run_policy(base, fresh()), pipeline.run_policy(cand, fresh())
-    assert dumps_json(outcome.baseline.summary) == dumps_json(alone_base.summary)
-    assert dumps_json(outcome.candidate.summary) == dumps_json(alone_cand.summary)
-    separate = compare_runs(alone_base, alone_cand)
-    separate["examples"] = notable_examples(alone_base, alone_cand)
-    before = dumps_json(separate)
+    assert dumps_json(outcome.baseline.summary.to_json()) == dumps_json(alone_base.summary.to_json())
+    assert dumps_json(outcome.candidate.summary.to_json()) == dumps_json(alone_cand.summary.to_json())
+    separate = replace(compare_runs(alone_base, alone_cand), examples=notable_examples(alone_base, alone_cand))
+    before = dumps_json(separate.to_json())
     verdict = evaluate_gates(separate, GatesSpec(), alone_cand)
-    assert dumps_json(separate) == before  # evaluating the gates changes nothing it is given
-    assert dumps_json(separate) == dumps_json(outcome.comparison)
+    assert dumps_json(separate.to_json()) == before  # evaluating the gates changes nothing it is given
+    assert dumps_json(separate.to_json()) == dumps_json(outcome.comparison.to_json())
     assert verdict.p_noninferior == outcome.verdict.p_noninferior
     assert verdict.p_noninferior["overall",] > 0
     assert [g.to_json() for g in verdict.gates] == [g.to_json() for g in outcome.verdict.gates]
-    assert outcome.comparison["deltas"]["overall"]["n"] == 160
-    assert outcome.comparison["deltas"]["overall"] != {}
+    assert outcome.comparison.deltas["overall"]["n"] == 160
+    assert outcome.comparison.deltas["overall"] != {}
 
 
 def test_tier_codes_from_the_replay_match_the_final_tier_names() -> None:
@@ -210,15 +210,16 @@ def test_a_gate_splits_its_comparison_without_changing_it() -> None:
     cand = load_policy(str(ROOT / "policies" / "candidate.yaml"))
     outcome = gate_policies(base, cand, suites, GatesSpec())
     alone = compare_runs(outcome.baseline, outcome.candidate)
-    assert "examples" not in alone
-    alone["examples"] = notable_examples(outcome.baseline, outcome.candidate)
-    assert dumps_json(alone) == dumps_json(outcome.comparison)
+    assert alone.examples is None
+    assert "examples" not in alone.to_json()
+    alone = replace(alone, examples=notable_examples(outcome.baseline, outcome.candidate))
+    assert dumps_json(alone.to_json()) == dumps_json(outcome.comparison.to_json())
     assert (
         outcome.verdict.p_noninferior["overall",]
         == verdict_json(outcome, GatesSpec())["deltas"]["overall"]["quality"]["p_noninferior"]
     )
     ran = pipeline.run_policy(cand, suites)
-    assert dumps_json(outcome.candidate.summary) == dumps_json(ran.summary)  # literature included
+    assert dumps_json(outcome.candidate.summary.to_json()) == dumps_json(ran.summary.to_json())  # literature included
     assert outcome.points == single_model_points(suites, cand, seed=0)
     assert verdict_json(outcome, GatesSpec())["single_models"] == outcome.points
     assert outcome.points  # the RouteLLM suites record both models in full

@@ -32,6 +32,7 @@ from routegate.stats.aiq import aiq, hull_quality_at, upper_hull
 from routegate.stats.apgr import RouterCurve, apgr, cpt, oracle_curve, pgr, random_apgr_sd, random_curve, ranked_curve
 from routegate.stats.literature import RunTotals, literature
 from routegate.stats.outcomes import ModelOutcomes, answer_groups, model_outcomes
+from routegate.stats.summary import RunSummary
 from routegate.writer import dumps_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,12 @@ def load_policy_at(path: Path) -> Policy:
     return load_policy(str(path))
 
 
+def literature_of(summary: RunSummary) -> dict[str, Any]:
+    """The summary's ``literature`` entry, which every ``run_policy`` sets."""
+    assert summary.literature is not None
+    return summary.literature
+
+
 def routegate(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([ROUTEGATE, *args], capture_output=True, text=True, check=False)
 
@@ -57,7 +64,7 @@ def suites() -> dict[str, Suite]:
 
 
 @pytest.fixture(scope="module")
-def single_strong_run(suites: dict[str, Suite]) -> dict[str, Any]:
+def single_strong_run(suites: dict[str, Suite]) -> RunSummary:
     policy = load_policy_at(POLICIES / "single" / f"{STRONG}.yaml")
     return run_policy(policy, [suites[n] for n in ROUTELLM], RunOptions()).summary
 
@@ -147,8 +154,8 @@ def test_random_apgr_sd_matches_simulation(suites: dict[str, Suite]) -> None:
 
 
 @pytest.mark.parametrize("name", ROUTELLM)
-def test_random_router_apgr_is_one_half(single_strong_run: dict[str, Any], name: str) -> None:
-    block = single_strong_run["literature"][name]
+def test_random_router_apgr_is_one_half(single_strong_run: RunSummary, name: str) -> None:
+    block = literature_of(single_strong_run)[name]
     assert block["kind"] == "two_model"
     assert (block["strong_model"], block["weak_model"]) == (STRONG, WEAK)
     assert block["weak_models"] == [WEAK, f"{WEAK}-selfhosted"]  # the twin is the same recordings
@@ -186,9 +193,9 @@ def test_columnar_random_router_equals_the_engine(
         )
         summary = run_policy(load_policy_at(path), [suite], RunOptions(seed=seed)).summary
         k = int(np.count_nonzero(draws < share))
-        quality = summary["metrics"]["by_suite"][name]["quality"]["mean"]
+        quality = summary.metrics["by_suite"][name]["quality"]["mean"]
         assert quality == pytest.approx(curve.quality[k], abs=1e-12)
-        block = summary["literature"][name]
+        block = literature_of(summary)[name]
         assert block["policy"]["strong_call_share"] == pytest.approx(k / suite.examples.num_rows)
         # The policy sits exactly on the random router's curve (its seed is the run's seed here).
         assert block["policy"]["pgr"] == pytest.approx(block["policy"]["random_pgr_at_share"], abs=1e-12)
@@ -197,26 +204,26 @@ def test_columnar_random_router_equals_the_engine(
 
 def test_baseline_policy_beats_random_at_its_share(suites: dict[str, Suite]) -> None:
     summary = run_policy(load_policy_at(POLICIES / "baseline.yaml"), [suites["routellm-mmlu"]], RunOptions()).summary
-    policy = summary["literature"]["routellm-mmlu"]["policy"]
+    policy = literature_of(summary)["routellm-mmlu"]["policy"]
     assert 0 < policy["strong_call_share"] < 1
     # Routing hard subjects to GPT-4 recovers more of the gap than a random split of the same size.
     assert policy["pgr"] > policy["random_pgr_at_share"]
     md = render_run_markdown(summary)
     assert "## Routing-literature metrics" in md
     assert "`routellm-mmlu`" in md.split("## Routing-literature")[1]
-    assert "NaN" not in dumps_json(summary)
+    assert "NaN" not in dumps_json(summary.to_json())
 
 
-def test_q_strong_and_weak_equal_single_model_runs(suites: dict[str, Suite], single_strong_run: dict[str, Any]) -> None:
+def test_q_strong_and_weak_equal_single_model_runs(suites: dict[str, Suite], single_strong_run: RunSummary) -> None:
     weak = run_policy(load_policy_at(POLICIES / "single" / f"{WEAK}.yaml"), [suites[n] for n in ROUTELLM]).summary
     for name in ROUTELLM:
-        block = single_strong_run["literature"][name]
+        block = literature_of(single_strong_run)[name]
         assert block["q_strong"] == pytest.approx(
-            single_strong_run["metrics"]["by_suite"][name]["quality"]["mean"], abs=1e-12
+            single_strong_run.metrics["by_suite"][name]["quality"]["mean"], abs=1e-12
         )
-        assert block["q_weak"] == pytest.approx(weak["metrics"]["by_suite"][name]["quality"]["mean"], abs=1e-12)
-        assert weak["literature"][name]["policy"]["pgr"] == pytest.approx(0.0, abs=1e-12)
-        assert weak["literature"][name]["policy"]["strong_call_share"] == 0.0
+        assert block["q_weak"] == pytest.approx(weak.metrics["by_suite"][name]["quality"]["mean"], abs=1e-12)
+        assert literature_of(weak)[name]["policy"]["pgr"] == pytest.approx(0.0, abs=1e-12)
+        assert literature_of(weak)[name]["policy"]["strong_call_share"] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -231,9 +238,9 @@ def test_literature_from_the_summary_is_literature_from_the_traces(
     exactly what the traces give, float for float, over several suites (rows gathered per suite)."""
     result = run_policy(load_policy_at(POLICIES / policy), [suites[n] for n in names], RunOptions())
     runs = [(r.suite, r.traces) for r in result.runs]
-    by_suite = result.summary["metrics"]["by_suite"]
+    by_suite = result.summary.metrics["by_suite"]
     catalog = result.policy.catalog
-    assert result.summary["literature"] == literature(runs, catalog, seed=RunOptions().seed)
+    assert result.summary.literature == literature(runs, catalog, seed=RunOptions().seed)
     for run in result.runs:
         assert RunTotals.measured(by_suite[run.suite.name]) == RunTotals.of(run.traces)
     unscored = run.traces.set_column(
@@ -253,19 +260,19 @@ def test_no_gap_gives_none_not_nan(suites: dict[str, Suite]) -> None:
     quality[rows[:, 0]] = np.roll(quality[rows[:, 1]], 1)
     rec = suite.recordings.set_column(suite.recordings.column_names.index("quality"), "quality", pa.array(quality))
     summary = run_policy(load_policy_at(POLICIES / "single" / f"{WEAK}.yaml"), [replace(suite, recordings=rec)]).summary
-    block = summary["literature"]["routellm-gsm8k"]
+    block = literature_of(summary)["routellm-gsm8k"]
     assert block["kind"] == "two_model"
     assert block["q_strong"] == block["q_weak"]
     assert block["policy"]["pgr"] is None
     assert block["random"]["apgr"] is None
     assert block["oracle"]["cpt50"] is None
-    assert "NaN" not in dumps_json(summary)
+    assert "NaN" not in dumps_json(summary.to_json())
     # One answer set only (hosted and self-hosted Mixtral are the same recordings): no literature metric.
     keep = pc.is_in(suite.recordings.column("model"), pa.array([WEAK, f"{WEAK}-selfhosted"]))
     one = run_policy(
         load_policy_at(POLICIES / "single" / f"{WEAK}.yaml"), [replace(suite, recordings=suite.recordings.filter(keep))]
     )
-    assert one.summary["literature"]["routellm-gsm8k"]["kind"] == "none"
+    assert literature_of(one.summary)["routellm-gsm8k"]["kind"] == "none"
     assert "Routing-literature" not in render_run_markdown(one.summary)
 
 
@@ -355,7 +362,7 @@ def test_alpacaeval_single_model_runs_match_leaderboard(tmp_path: Path, generato
 def test_alpacaeval_hull_and_policies(suites: dict[str, Suite]) -> None:
     suite = suites["alpacaeval"]
     results = {
-        side: run_policy(load_policy_at(POLICIES / "alpacaeval" / f"{side}.yaml"), [suite]).summary["literature"][
+        side: literature_of(run_policy(load_policy_at(POLICIES / "alpacaeval" / f"{side}.yaml"), [suite]).summary)[
             "alpacaeval"
         ]
         for side in ("baseline", "candidate")
@@ -427,7 +434,7 @@ def test_numeric_scorer_agrees_with_routellm_labels(
     for r in np.flatnonzero(~agree):
         assert _routellm_grader(finals[r], refs[r]) == bool(labels[r]), ids[r]
     # The literature block follows the suite's scorer: its q_strong / q_weak are the numeric accuracies.
-    block = graded.summary["literature"]["routellm-gsm8k"]
+    block = literature_of(graded.summary)["routellm-gsm8k"]
     side = "q_strong" if model == STRONG else "q_weak"
     assert block[side] == pytest.approx(float(numeric.mean()), abs=1e-12)
 
@@ -443,7 +450,7 @@ def test_verdict_json_carries_both_literature_blocks(suites: dict[str, Suite]) -
     verdict = verdict_json(outcome, gates)
     for side in ("baseline", "candidate"):
         block = verdict["literature"][side]["routellm-gsm8k"]
-        assert block == getattr(outcome, side).summary["literature"]["routellm-gsm8k"]
+        assert block == literature_of(getattr(outcome, side).summary)["routellm-gsm8k"]
         assert block["kind"] == "two_model"
     assert "NaN" not in dumps_json(verdict)
 

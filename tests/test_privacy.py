@@ -80,7 +80,7 @@ def test_breaches_are_counted_on_fallbacks_escalations_and_first_calls(tmp_path:
     ]
     assert "tiny/ex0 on attempt 1 (fallback) to gpt-big" in gate.reason
     assert "bob@example.com" not in str(gate.details) + gate.reason  # ids, never the text
-    assert result.summary["metrics"]["overall"]["privacy_breaches"] == 4
+    assert result.summary.metrics["overall"]["privacy_breaches"] == 4
 
 
 def test_no_breach_when_every_pii_chain_stays_private(tmp_path: Path) -> None:

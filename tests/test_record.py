@@ -77,12 +77,12 @@ def test_live_run_replays_to_the_same_numbers(tmp_path: Path, server: int, monke
             for p in factory.providers
             for (i, j), o in p.outcomes.items()
         ]
-    assert live.summary["metrics"]["overall"]["quality"]["mean"] == 1.0  # the server answers the reference
+    assert live.summary.metrics["overall"]["quality"]["mean"] == 1.0  # the server answers the reference
     pq.write_table(merge(suite.whole("recordings"), rows), suite_path / "recordings.parquet")
     replayed = run_policy(policy, [load_suite(suite_path)], RunOptions(on_missing="skip"))  # gpt-big was never asked
     for col in ("final_model", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "quality", "error"):
         assert replayed.traces.column(col).to_pylist() == live.traces.column(col).to_pylist(), col
-    assert replayed.summary["metrics"] == live.summary["metrics"]
+    assert replayed.summary.metrics == live.summary.metrics
 
 
 def _row(example_id: str, model: str, out: object) -> dict[str, object]:

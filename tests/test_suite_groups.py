@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_groups_from_the_suites_are_the_runs_groups(policy: str, suites: list[str]) -> None:
     loaded = [load_suite(ROOT / "eval_suites" / s) for s in suites]
     run = run_policy(load_policy(str(ROOT / policy)), loaded, RunOptions())
-    from_traces = slice_groups(run.traces, run.summary["slices"])
+    from_traces = slice_groups(run.traces, run.summary.slices)
     expected = suite_groups(loaded)
     assert list(expected) == list(from_traces)
     for column, groups in from_traces.items():

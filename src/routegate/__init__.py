@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from routegate.pipeline import RunOptions, gate_policies, load_suites, run_policy
     from routegate.report.html import render_html
     from routegate.report.verdict import verdict_json
-    from routegate.stats.compare import compare_runs
-    from routegate.stats.summary import RunResult
+    from routegate.stats.compare import Comparison, compare_runs
+    from routegate.stats.summary import RunResult, RunSummary
 
 _EXPORTS = {
     "InputError": "routegate.errors",
@@ -50,18 +50,21 @@ _EXPORTS = {
     "gate_policies": "routegate.pipeline",
     "drill_policy": "routegate.drill",
     "RunResult": "routegate.stats.summary",
+    "RunSummary": "routegate.stats.summary",
+    "Comparison": "routegate.stats.compare",
     "compare_runs": "routegate.stats.compare",
     "GatesSpec": "routegate.gates.spec",
-    "GateResult": "routegate.gates.spec",
-    "Verdict": "routegate.gates.spec",
+    "GateResult": "routegate.gates.result",
+    "Verdict": "routegate.gates.result",
     "load_gates": "routegate.gates.spec",
-    "evaluate_gates": "routegate.gates.spec",
+    "evaluate_gates": "routegate.gates.evaluate",
     "GateOutcome": "routegate.gates.outcome",
     "verdict_json": "routegate.report.verdict",
     "render_html": "routegate.report.html",
 }
 
 __all__ = [
+    "Comparison",
     "GateOutcome",
     "GateResult",
     "GatesSpec",
@@ -70,6 +73,7 @@ __all__ = [
     "Problem",
     "RunOptions",
     "RunResult",
+    "RunSummary",
     "Suite",
     "Verdict",
     "__version__",

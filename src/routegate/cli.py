@@ -225,7 +225,7 @@ def run(
 
             resilience = drill_policy(policy, suites, scenarios, options, result)
     summary_md = write_run(out, result.summary, resilience)
-    overall = result.summary["metrics"]["overall"]
+    overall = result.summary.metrics["overall"]
     click.echo(
         f"{policy.name}: {overall['n']:,} requests, quality {100 * overall['quality']['mean']:.1f}%, "
         f"${overall['cost_per_1k_usd']:.4f} per 1k, p95 {overall['latency_ms']['p95']:,.0f} ms, "

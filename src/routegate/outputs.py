@@ -29,12 +29,13 @@ if TYPE_CHECKING:
     from routegate.gates.outcome import GateOutcome
     from routegate.gates.result import GateResult
     from routegate.gates.spec import GatesSpec
+    from routegate.stats.summary import RunSummary
 
 
-def write_run(out: Path, summary: dict[str, Any], resilience: dict[str, Any] | None) -> Path:
+def write_run(out: Path, summary: RunSummary, resilience: dict[str, Any] | None) -> Path:
     """summary.json and summary.md of a run (with ``resilience``: its files, and its section in
     summary.md); return summary.md's path."""
-    write_json_atomic(out / "summary.json", summary)
+    write_json_atomic(out / "summary.json", summary.to_json())
     summary_md = render_run_markdown(summary)
     if resilience is not None:
         summary_md += "\n" + write_resilience(out, resilience)

@@ -32,7 +32,7 @@ from routegate.load.policy import Policy
 from routegate.load.suite import Suite, load_suite
 from routegate.providers.base import Provider
 from routegate.providers.recorded import RecordedProvider
-from routegate.stats.compare import compare_runs, notable_examples
+from routegate.stats.compare import Comparison, compare_runs, notable_examples
 from routegate.stats.frontier import single_model_points
 from routegate.stats.intervals import DEFAULT_SEED
 from routegate.stats.summary import RunResult, add_literature, suite_groups, summarise_run
@@ -143,7 +143,9 @@ def gate_policies(
         base = run_policy(baseline, suites, options, groups=groups)
         cand = run_policy(candidate, suites, options, groups=groups)
         points = single_model_points(seen_by(candidate, suites), candidate, seed=options.seed)
-        comparison = {**compare_runs(base, cand, seed=options.seed), "examples": notable_examples(base, cand)}
+        comparison = dataclasses.replace(
+            compare_runs(base, cand, seed=options.seed), examples=notable_examples(base, cand)
+        )
     verdict = evaluate_gates(comparison, gates, cand)
     resilience = None
     if scenarios:
@@ -156,7 +158,7 @@ def gate_policies(
 
 def _run_and_compare_concurrently(
     baseline: Policy, candidate: Policy, suites: Sequence[Suite], options: RunOptions, groups: Any
-) -> tuple[RunResult, RunResult, dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[RunResult, RunResult, Comparison, list[dict[str, Any]]]:
     """The recorded gate's steps on two threads (numpy and Arrow release the GIL; suite-level work
     is computed once, whichever run asks first: ``Suite.memoised``). The second thread derives the
     recorded provider's columns and replays the baseline while this one replays the candidate
@@ -172,5 +174,5 @@ def _run_and_compare_concurrently(
         cand, base = add_literature(cand, options.seed), add_literature(base, options.seed)
         points = single_model_points(seen_by(candidate, suites), candidate, seed=options.seed)
         examples = notable_examples(base, cand)
-        comparison = {**comparing.result(), "examples": examples}
+        comparison = dataclasses.replace(comparing.result(), examples=examples)
     return base, cand, comparison, points

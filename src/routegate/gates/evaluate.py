@@ -15,6 +15,7 @@ from routegate.errors import InputError
 from routegate.gates.privacy import privacy_gate
 from routegate.gates.result import GateResult, Verdict
 from routegate.gates.spec import GatesSpec
+from routegate.stats.compare import Comparison
 from routegate.stats.intervals import PairedDelta, holm
 from routegate.stats.summary import RunResult
 from routegate.units import (
@@ -62,7 +63,7 @@ def _delta_of(block: dict[str, Any]) -> PairedDelta:
 
 
 def evaluate_gates(
-    comparison: dict[str, Any],
+    comparison: Comparison,
     spec: GatesSpec,
     candidate: RunResult,
 ) -> Verdict:
@@ -73,7 +74,7 @@ def evaluate_gates(
     """
     gates: list[GateResult] = []
     p_values: dict[tuple[str, ...], float] = {}
-    deltas = comparison["deltas"]
+    deltas = comparison.deltas
     overall = deltas["overall"]
     alpha = 1 - spec.quality.confidence
     margin = spec.quality.margin

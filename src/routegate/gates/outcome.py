@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from routegate.gates.result import Verdict
+from routegate.stats.compare import Comparison
 from routegate.stats.summary import RunResult
 
 
@@ -18,8 +19,8 @@ class GateOutcome:
     """The baseline's run over the suites."""
     candidate: RunResult
     """The candidate's run over the same suites."""
-    comparison: dict[str, Any]
-    """The paired comparison (``stats.compare.compare_runs``) with its notable examples."""
+    comparison: Comparison
+    """The paired comparison (``stats.compare.compare_runs``) with its notable ``examples`` set."""
     verdict: Verdict
     """Every gate's result; truthy when all passed."""
     gates_source: str

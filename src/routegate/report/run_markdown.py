@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from routegate.report.mdtext import md_cell, md_code, md_table
+from routegate.stats.summary import RunSummary
 from routegate.units import (
     MISSING,
     format_count,
@@ -72,20 +73,21 @@ def metric_row(m: dict[str, Any]) -> list[str]:
     ]
 
 
-def render_run_markdown(summary: dict[str, Any]) -> str:
-    policy = summary["policy"]
-    metrics = summary["metrics"]
-    tiers: list[str] = summary["tiers"]
+def render_run_markdown(summary: RunSummary) -> str:
+    """summary.md of a run: its summary as Markdown tables (slice tables capped at ``MAX_SLICE_ROWS`` rows)."""
+    policy = summary.policy
+    metrics = summary.metrics
+    tiers = summary.tiers
     out = [
         f"# routegate run: {md_code(policy['name'])} {md_cell(str(policy['version']))}",
         "",
         f"- Policy: {md_code(policy['source'])}, sha256 `{policy['sha256']}`",
         f"- Catalog: {md_code(policy['catalog'])}, sha256 `{policy['catalog_sha256']}`",
-        f"- Bootstrap seed: {summary['seed']}; "
+        f"- Bootstrap seed: {summary.seed}; "
         + (
-            f"missing recordings: {format_count(summary['missing_recordings']['total'])}"
-            + (f" (skipped calls: {format_count(summary['skipped_calls'])})" if summary["on_missing"] == "skip" else "")
-            if summary["missing_recordings"] is not None
+            f"missing recordings: {format_count(summary.missing_recordings['total'])}"
+            + (f" (skipped calls: {format_count(summary.skipped_calls)})" if summary.on_missing == "skip" else "")
+            if summary.missing_recordings is not None
             else "live providers (no recordings used)"
         ),
         "",
@@ -96,7 +98,7 @@ def render_run_markdown(summary: dict[str, Any]) -> str:
         ["suite", "version", "examples", "sha256"],
         [
             [md_code(s["name"]), md_cell(s["version"]), format_count(s["examples"]), f"`{s['sha256'][:16]}`"]
-            for s in summary["suites"]
+            for s in summary.suites
         ],
     )
     out += ["", "## Overall", ""]
@@ -118,7 +120,7 @@ def render_run_markdown(summary: dict[str, Any]) -> str:
         out += md_table([md_cell(name), *METRIC_HEADERS], rows)
         if len(groups) > MAX_SLICE_ROWS:
             out += ["", f"… and {len(groups) - MAX_SLICE_ROWS} more values (see summary.json)."]
-    out += literature_markdown(summary.get("literature") or {})
+    out += literature_markdown(summary.literature or {})
     return "\n".join(out) + "\n"
 
 

@@ -1,6 +1,7 @@
 """verdict.json: the gate's decision and every figure behind it, as one JSON document.
 
-Its schema is documented in docs/reports.md; ``VERDICT_SCHEMA`` changes only when a field is
+Its schema is documented in docs/gates.md (docs/reports.md: the typed results it is built from,
+``GateOutcome.comparison`` and the runs' summaries); ``VERDICT_SCHEMA`` changes only when a field is
 removed or changes meaning.
 """
 
@@ -18,26 +19,26 @@ VERDICT_SCHEMA = 1
 def verdict_json(outcome: GateOutcome, gates: GatesSpec) -> dict[str, Any]:
     """verdict.json of ``outcome`` under ``gates``."""
     c = outcome.comparison
+    if c.examples is None:
+        raise ValueError("the comparison has no notable examples (set them from stats.compare.notable_examples)")
+    base, cand = outcome.baseline.summary, outcome.candidate.summary
     return {
         "schema_version": VERDICT_SCHEMA,
         "passed": outcome.verdict.passed,
         "gates": [g.to_json() for g in outcome.verdict.gates],
         "gates_config": {"source": outcome.gates_source, "spec": gates.model_dump(mode="json")},
-        "baseline": c["baseline"],
-        "candidate": c["candidate"],
-        "suites": c["suites"],
-        "seed": c["seed"],
-        "tiers": c["tiers"],
-        "deltas": with_p_values(c["deltas"], outcome.verdict.p_noninferior),
-        "tier_shift": c["tier_shift"],
-        "examples": c["examples"],
-        "missing_recordings": {
-            "baseline": outcome.baseline.summary["missing_recordings"],
-            "candidate": outcome.candidate.summary["missing_recordings"],
-        },
+        "baseline": c.baseline,
+        "candidate": c.candidate,
+        "suites": c.suites,
+        "seed": c.seed,
+        "tiers": c.tiers,
+        "deltas": with_p_values(c.deltas, outcome.verdict.p_noninferior),
+        "tier_shift": c.tier_shift,
+        "examples": c.examples,
+        "missing_recordings": {"baseline": base.missing_recordings, "candidate": cand.missing_recordings},
         "literature": {
-            "baseline": outcome.baseline.summary.get("literature", {}),
-            "candidate": outcome.candidate.summary.get("literature", {}),
+            "baseline": base.literature if base.literature is not None else {},
+            "candidate": cand.literature if cand.literature is not None else {},
         },
         "single_models": outcome.points,
         **({"resilience": outcome.resilience} if outcome.resilience is not None else {}),

@@ -2,13 +2,17 @@
 
 Both runs replay the same loaded suites, so their traces are row-aligned:
 row i of each is the same request. Every delta is candidate - baseline.
+``compare_runs`` gives a ``Comparison``; ``notable_examples`` the requests a gate lists,
+which the pipeline sets as ``Comparison.examples``. verdict.json is built from it
+(``report.verdict``; docs/gates.md and docs/reports.md document the fields).
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -24,14 +28,80 @@ from routegate.stats.intervals import (
     percentiles_with_ci_from,
 )
 from routegate.stats.measure import LATENCY_QS, Columns, answered_by_tier, every_row, flag_count
-from routegate.stats.summary import RunResult, describe_policy
+from routegate.stats.summary import PolicyInfo, RunResult, SuiteInfo, describe_policy
 
 COMPARISON_SCHEMA = 1
+"""The comparison's ``schema_version``: changes only when a field is removed or changes meaning."""
 TOP_EXAMPLES = 10
 """Regressions and improvements listed in reports."""
 TEXT_LIMIT = 2000
 """Characters of prompt or response kept per listed example."""
 FAILED = "(failed)"
+
+
+class ComparedRun(TypedDict):
+    """One side of a comparison: its policy and its summary's metrics."""
+
+    policy: PolicyInfo
+    """The side's policy, as its summary names it."""
+    metrics: dict[str, Any]
+    """The side's ``RunSummary.metrics``."""
+
+
+class NotableExamples(TypedDict):
+    """The requests a gate lists (``notable_examples``), each with its prompt and both answers."""
+
+    regressions: list[dict[str, Any]]
+    """The requests whose quality dropped most, largest drop first."""
+    improvements: list[dict[str, Any]]
+    """The requests whose quality rose most, largest rise first."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Baseline vs candidate over the same requests, paired: one field per key of the comparison
+    (verdict.json copies all but ``schema_version`` and ``slices``: docs/gates.md, docs/reports.md)."""
+
+    schema_version: int
+    """``COMPARISON_SCHEMA``."""
+    seed: int
+    """The seed of every bootstrap."""
+    baseline: ComparedRun
+    """The baseline's policy and metrics."""
+    candidate: ComparedRun
+    """The candidate's policy and metrics."""
+    suites: list[SuiteInfo]
+    """The suites both runs replayed (the baseline summary's ``suites``)."""
+    tiers: list[str]
+    """The tiers of both runs: the baseline's in report order, then the candidate's others."""
+    slices: list[str]
+    """The slice columns of ``deltas["by_slice"]``."""
+    deltas: dict[str, Any]
+    """Paired deltas ``overall``, ``by_suite`` and ``by_slice`` (quality, cost, latency, errors, tier
+    mix, privacy breaches; docs/gates.md). ``quality.p_noninferior`` is None here: verdict.json
+    fills in the gates' p-values."""
+    tier_shift: dict[str, Any]
+    """``tiers`` (with ``(failed)`` last) and ``counts``: requests by (baseline tier, candidate tier)."""
+    examples: NotableExamples | None = None
+    """The notable examples, set by the pipeline (``notable_examples``); None (and not in
+    ``to_json()``) until then."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The comparison as one JSON-shaped dict: every field in order, ``examples`` only when set."""
+        out: dict[str, Any] = {
+            "schema_version": self.schema_version,
+            "seed": self.seed,
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "suites": self.suites,
+            "tiers": self.tiers,
+            "slices": self.slices,
+            "deltas": self.deltas,
+            "tier_shift": self.tier_shift,
+        }
+        if self.examples is not None:
+            out["examples"] = self.examples
+        return out
 
 
 def _delta_block(b: Columns, c: Columns, rows: np.ndarray | slice, tiers: tuple[str, ...], seed: int) -> dict[str, Any]:
@@ -162,7 +232,7 @@ def _lowest(values: np.ndarray, rows: np.ndarray, keys: np.ndarray, limit: int) 
     return [int(r) for r in rows[order][:limit]]
 
 
-def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMPLES) -> dict[str, list[dict[str, Any]]]:
+def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMPLES) -> NotableExamples:
     """The requests whose quality dropped (rose) the most, with prompt and both answers, truncated."""
     b, c = base.traces, cand.traces
     qb, qc = base.columns.quality, cand.columns.quality
@@ -220,7 +290,7 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
             "delta": float(d[i]),
         }
 
-    return {"regressions": [describe(i) for i in worst], "improvements": [describe(i) for i in best]}
+    return NotableExamples(regressions=[describe(i) for i in worst], improvements=[describe(i) for i in best])
 
 
 def _suite_offsets(result: RunResult) -> np.ndarray:
@@ -228,13 +298,13 @@ def _suite_offsets(result: RunResult) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
 
-def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) -> Comparison:
     """Paired deltas overall, per suite and per slice, and tier shifts (the notable examples are
     :func:`notable_examples`: a gate lists them on its other thread)."""
     b, c = base.traces, cand.traces
     if b.num_rows != c.num_rows or not b.column("example_id").equals(c.column("example_id")):
         raise RuntimeError("baseline and candidate traces are not aligned; both runs must replay the same suites")
-    tiers = tuple(dict.fromkeys([*base.summary["tiers"], *cand.summary["tiers"]]))
+    tiers = tuple(dict.fromkeys([*base.summary.tiers, *cand.summary.tiers]))
     ab, ac = base.columns, cand.columns
     overall = _delta_block(ab, ac, slice(None), tiers, seed)
 
@@ -244,16 +314,16 @@ def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) 
     deltas: dict[str, Any] = {"overall": overall}
     groups = base.groups
     deltas["by_suite"] = {k: block(rows) for k, rows in groups["suite"].items()}
-    slices = [s for s in base.summary["slices"] if s in b.column_names]
+    slices = [s for s in base.summary.slices if s in b.column_names]
     deltas["by_slice"] = {name: {k: block(rows) for k, rows in groups[name].items()} for name in slices}
-    return {
-        "schema_version": COMPARISON_SCHEMA,
-        "seed": seed,
-        "baseline": {"policy": describe_policy(base.policy), "metrics": base.summary["metrics"]},
-        "candidate": {"policy": describe_policy(cand.policy), "metrics": cand.summary["metrics"]},
-        "suites": base.summary["suites"],
-        "tiers": list(tiers),
-        "slices": slices,
-        "deltas": deltas,
-        "tier_shift": tier_shift(ab, ac, tiers),
-    }
+    return Comparison(
+        schema_version=COMPARISON_SCHEMA,
+        seed=seed,
+        baseline=ComparedRun(policy=describe_policy(base.policy), metrics=base.summary.metrics),
+        candidate=ComparedRun(policy=describe_policy(cand.policy), metrics=cand.summary.metrics),
+        suites=base.summary.suites,
+        tiers=list(tiers),
+        slices=slices,
+        deltas=deltas,
+        tier_shift=tier_shift(ab, ac, tiers),
+    )
