@@ -1,10 +1,8 @@
 """Numeric Arrow columns as float64 numpy arrays, null as NaN, in memory numpy allocates.
 
 ``pc.fill_null(column, nan).to_numpy()`` or ``to_numpy(zero_copy_only=False)`` build the result in
-Arrow's memory pool, whose fresh 2 MiB pages are slow to fault in on the benchmark machine when
-the host has reclaimed them (docs/performance.md); a copy into a numpy array lands in the heap
-the CLI pre-touched (``routegate.memory``) and is as fast. The values are copied straight from
-each chunk's buffer, and only a chunk with nulls has its validity bitmap unpacked.
+Arrow's memory pool; here the values are copied straight from each chunk's buffer into one numpy
+array, and only a chunk with nulls has its validity bitmap unpacked.
 """
 
 from __future__ import annotations
