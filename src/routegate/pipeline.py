@@ -1,4 +1,4 @@
-"""The run and the gate, as short lists of named steps. Threads live here and nowhere else.
+"""The run and the gate, as short lists of named steps. Steps are put on threads here and nowhere else.
 
     run:  load suites -> detect PII -> plan -> check coverage -> replay + score -> measure -> literature
     gate: run both policies -> compare (paired) -> evaluate gates -> drill (with --scenario)
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from routegate.arrow.groups import Groups
 from routegate.engine.coverage import OnMissing, check_coverage
 from routegate.engine.detection import seen_by
 from routegate.engine.plan import plan_tiers
@@ -76,7 +77,7 @@ def load_suites(paths: Sequence[str | Path]) -> list[Suite]:
 
 
 def replay_policy(
-    policy: Policy, suites: Sequence[Suite], options: RunOptions | None = None, *, groups: Any = None
+    policy: Policy, suites: Sequence[Suite], options: RunOptions | None = None, *, groups: Groups | None = None
 ) -> RunResult:
     """Detect PII where needed, plan, check coverage, replay and score each suite, measure: a
     ``RunResult`` without the literature metrics (``run_policy`` adds them). ``groups``: from
@@ -96,7 +97,7 @@ def replay_policy(
 
 
 def run_policy(
-    policy: Policy, suites: Sequence[Suite], options: RunOptions | None = None, *, groups: Any = None
+    policy: Policy, suites: Sequence[Suite], options: RunOptions | None = None, *, groups: Groups | None = None
 ) -> RunResult:
     """Replay ``policy`` over every suite and summarise it, literature metrics included (``routegate run``)."""
     options = options or RunOptions()
@@ -157,7 +158,7 @@ def gate_policies(
 
 
 def _run_and_compare_concurrently(
-    baseline: Policy, candidate: Policy, suites: Sequence[Suite], options: RunOptions, groups: Any
+    baseline: Policy, candidate: Policy, suites: Sequence[Suite], options: RunOptions, groups: Groups
 ) -> tuple[RunResult, RunResult, Comparison, list[dict[str, Any]]]:
     """The recorded gate's steps on two threads (numpy and Arrow release the GIL; suite-level work
     is computed once, whichever run asks first: ``Suite.memoised``). The second thread derives the
