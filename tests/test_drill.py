@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routegate.drill import drill_policy, drill_scenario
 from routegate.faults.scenario import PriceShock, Scenario
 from routegate.gates.resilience import resilience_gates
 from routegate.gates.spec import GatesSpec, ResilienceGates
 from routegate.load.policy import load_policy
 from routegate.load.suite import Suite, load_suite
-from routegate.pipeline import RunOptions, gate_policies, run_policy
+from routegate.pipeline import RunOptions, drill_policy, drill_scenario, gate_policies, run_policy
 from routegate.report.verdict import verdict_json
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -37,7 +37,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("stats", ("routegate.stats.*",)),
     ("gates", ("routegate.gates.*",)),
     ("report", ("routegate.report.*",)),
-    ("orchestration", ("routegate.pipeline", "routegate.drill")),
+    ("orchestration", ("routegate.pipeline",)),
     (
         "entry points and tools",
         (

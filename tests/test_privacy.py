@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 from conftest import example_row, recording_row, run_cli, write_project, write_suite
-from routegate.drill import drill_scenario, parse_scenario_args, resolve_scenarios
 from routegate.engine.detection import detect_examples
+from routegate.faults.resolve import parse_scenario_args, resolve_scenarios
 from routegate.gates.privacy import privacy_gate
 from routegate.importers.privacy import COMBOS, PLACEMENTS, import_privacy
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
-from routegate.pipeline import RunOptions, run_policy
+from routegate.pipeline import RunOptions, drill_scenario, run_policy
+from routegate.stats.resilience import provider_calls
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,7 +158,8 @@ def test_the_leaky_policy_breaches_only_when_the_private_provider_is_down() -> N
         policy = load_policy(str(ROOT / "policies" / "privacy" / name))
         no_fault = run_policy(policy, [suite])
         assert privacy_gate(no_fault).passed
-        scenarios = resolve_scenarios(parse_scenario_args(["selfhosted-down"], [policy]), [policy], no_fault, [suite])
+        calls = provider_calls(no_fault.runs, policy.catalog)
+        scenarios = resolve_scenarios(parse_scenario_args(["selfhosted-down"], [policy]), [policy], calls, [suite])
         detected = [r.suite for r in no_fault.runs]  # the suites with pii decided by detection
         results[name] = privacy_gate(drill_scenario(policy, detected, scenarios[0], RunOptions(), no_fault))
     assert results["passing.yaml"].passed

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from routegate._version import __version__
 
 if TYPE_CHECKING:
-    from routegate.drill import drill_policy
     from routegate.errors import InputError, Problem
     from routegate.gates.evaluate import evaluate_gates
     from routegate.gates.outcome import GateOutcome
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from routegate.gates.spec import GatesSpec, load_gates
     from routegate.load.policy import Policy, load_policy
     from routegate.load.suite import Suite, load_suite
-    from routegate.pipeline import RunOptions, gate_policies, load_suites, run_policy
+    from routegate.pipeline import RunOptions, drill_policy, gate_policies, load_suites, run_policy
     from routegate.report.html import render_html
     from routegate.report.verdict import verdict_json
     from routegate.stats.compare import Comparison, compare_runs
@@ -48,7 +47,7 @@ _EXPORTS = {
     "RunOptions": "routegate.pipeline",
     "run_policy": "routegate.pipeline",
     "gate_policies": "routegate.pipeline",
-    "drill_policy": "routegate.drill",
+    "drill_policy": "routegate.pipeline",
     "RunResult": "routegate.stats.summary",
     "RunSummary": "routegate.stats.summary",
     "Comparison": "routegate.stats.compare",

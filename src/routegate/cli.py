@@ -221,7 +221,7 @@ def run(
         result = run_policy_writing_traces(policy, suites, options, partial(write_traces, out / "traces.parquet"))
         resilience = None
         if scenarios:
-            from routegate.drill import drill_policy  # only a drill needs the fault machinery
+            from routegate.pipeline import drill_policy
 
             resilience = drill_policy(policy, suites, scenarios, options, result)
     summary_md = write_run(out, result.summary, resilience)
@@ -252,12 +252,11 @@ def drill(
 
     Exit 0, or 1 when --gates is given and a resilience gate fails; 2 on bad input.
     """
-    from routegate.drill import drill_policy
     from routegate.gates.resilience import privacy_under_faults, resilience_gates
     from routegate.gates.spec import load_gates
     from routegate.load.policy import load_policy
     from routegate.outputs import write_drill
-    from routegate.pipeline import RunOptions, run_policy
+    from routegate.pipeline import RunOptions, drill_policy, run_policy
 
     policy = load_policy(policy_spec)
     scenarios = parse_scenarios(scenario_args, [policy])

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # loaded on use: ``routegate --help`` imports none of the pipeline
-    from routegate.drill import ScenarioArg
+    from routegate.faults.resolve import ScenarioArg
     from routegate.load.policy import Policy
     from routegate.load.suite import Suite
 
@@ -28,7 +28,7 @@ def parse_scenarios(args: Sequence[str], policies: Sequence[Policy]) -> list[Sce
     """``--scenario`` values: files loaded and checked now, built-in names kept (none: no drill)."""
     if not args:
         return []
-    from routegate.drill import parse_scenario_args  # only a drill needs the fault machinery
+    from routegate.faults.resolve import parse_scenario_args
 
     return parse_scenario_args(args, policies)
 

@@ -1,11 +1,14 @@
-"""The run and the gate, as short lists of named steps. Steps are put on threads here and nowhere else.
+"""The run, the gate and the drill, as short lists of named steps; steps are put on threads here alone.
 
-    run:  load suites -> detect PII -> plan -> check coverage -> replay + score -> measure -> literature
-    gate: run both policies -> compare (paired) -> evaluate gates -> drill (with --scenario)
+    run:   load suites -> detect PII -> plan -> check coverage -> replay + score -> measure -> literature
+    gate:  run both policies -> compare (paired) -> evaluate gates -> drill both (with --scenario)
+    drill: no-fault run -> resolve scenarios -> one replay per scenario (``FaultInjector`` around the
+           run's provider) -> resilience report -> privacy and resilience gates
 
-``run_policy`` is what ``routegate run`` calls; ``gate_policies`` is what ``routegate gate``
-calls. Each step is a function of its inputs, testable alone (see the modules named below);
-only loading and the provider touch the outside world. docs/architecture.md draws the layers.
+``run_policy`` is what ``routegate run`` calls, ``gate_policies`` ``routegate gate`` and
+``drill_policy`` ``routegate drill`` (and ``run --scenario``). Each step is a function of its
+inputs, testable alone (see the modules named below); only loading and the provider touch the
+outside world. docs/architecture.md draws the layers.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
@@ -26,9 +29,14 @@ from routegate.engine.plan import plan_tiers
 from routegate.engine.replay import StepHook, policy_models
 from routegate.engine.run import replay_suite
 from routegate.errors import InputError
+from routegate.faults.injector import FaultInjector, FaultStats
+from routegate.faults.resolve import ScenarioArg, resolve_scenarios
+from routegate.faults.scenario import Scenario
 from routegate.gates.evaluate import evaluate_gates
 from routegate.gates.outcome import GateOutcome
-from routegate.gates.spec import GatesSpec
+from routegate.gates.resilience import resilience_gates, with_privacy
+from routegate.gates.result import GateResult
+from routegate.gates.spec import GatesSpec, ResilienceGates
 from routegate.load.policy import Policy
 from routegate.load.suite import Suite, load_suite
 from routegate.providers.base import Provider
@@ -36,10 +44,8 @@ from routegate.providers.recorded import RecordedProvider
 from routegate.stats.compare import Comparison, compare_runs, notable_examples
 from routegate.stats.frontier import single_model_points
 from routegate.stats.intervals import DEFAULT_SEED
+from routegate.stats.resilience import ScenarioRun, provider_calls, resilience_report
 from routegate.stats.summary import RunResult, add_literature, suite_groups, summarise_run
-
-if TYPE_CHECKING:  # the fault machinery is imported only by gates with --scenario
-    from routegate.drill import ScenarioArg
 
 ProviderFactory = Callable[[Suite, tuple[str, ...], Policy], Provider]
 """Builds the provider one replay asks: (suite, the run's model ids, the policy being replayed)."""
@@ -150,8 +156,6 @@ def gate_policies(
     verdict = evaluate_gates(comparison, gates, cand)
     resilience = None
     if scenarios:
-        from routegate.drill import drill_both
-
         resilience, extra = drill_both(baseline, candidate, suites, scenarios, options, base, cand, gates.resilience)
         verdict = dataclasses.replace(verdict, gates=verdict.gates + tuple(extra))
     return GateOutcome(base, cand, comparison, verdict, gates_source, points, resilience)
@@ -177,3 +181,81 @@ def _run_and_compare_concurrently(
         examples = notable_examples(base, cand)
         comparison = dataclasses.replace(comparing.result(), examples=examples)
     return base, cand, comparison, points
+
+
+def drill_scenario(
+    policy: Policy, suites: Sequence[Suite], scenario: Scenario, options: RunOptions, no_fault: RunResult
+) -> ScenarioRun:
+    """Replay ``policy`` over ``suites`` with ``scenario`` injected around the run's provider."""
+    # The no-fault run's suites carry the request attributes the pipeline derived (detected PII):
+    # a drill must route exactly the requests the plan saw.
+    del suites
+    models = policy_models(policy.spec)
+    stats = FaultStats()
+    runs = []
+    for base in no_fault.runs:
+        suite = base.suite
+        injector = FaultInjector(
+            options.provider(suite, models, policy),
+            scenario,
+            policy.catalog,
+            policy.spec.fallback.retry,
+            policy.spec.fallback.circuit_breaker,
+            arrival_ms=suite.examples.column("arrival_ms").to_numpy(zero_copy_only=False),
+            salt=suite.name,
+        )
+        runs.append(replay_suite(policy, suite, injector, plan=base.replay.plan, on_step=options.on_step))
+        stats.merge(injector.stats)
+    traces = pa.concat_tables([r.traces for r in runs], promote_options="default")
+    return ScenarioRun(scenario, tuple(runs), traces, stats)
+
+
+# ---------------------------------------------------------------------- pure measurements
+
+
+def drill_policy(
+    policy: Policy,
+    suites: Sequence[Suite],
+    scenarios: Sequence[ScenarioArg],
+    options: RunOptions | None = None,
+    no_fault: RunResult | None = None,
+    *,
+    policies_for_builtins: Sequence[Policy] | None = None,
+) -> dict[str, Any]:
+    """The whole drill of one policy: resolve the scenarios, replay each one, report (resilience.json).
+
+    ``no_fault``: the policy's run over ``suites`` without faults, when the caller has it already.
+    """
+    options = options or RunOptions()
+    no_fault = no_fault if no_fault is not None else run_policy(policy, suites, options)
+    calls = provider_calls(no_fault.runs, no_fault.policy.catalog)
+    resolved = resolve_scenarios(scenarios, policies_for_builtins or [policy], calls, suites)
+    runs = [drill_scenario(policy, suites, s, options, no_fault) for s in resolved]
+    return with_privacy(resilience_report(no_fault, runs), runs)
+
+
+def drill_both(
+    baseline: Policy,
+    candidate: Policy,
+    suites: Sequence[Suite],
+    scenarios: Sequence[ScenarioArg],
+    options: RunOptions,
+    base_run: RunResult,
+    cand_run: RunResult,
+    spec: ResilienceGates,
+) -> tuple[dict[str, Any], list[GateResult]]:
+    """The gate's drills: both policies under the same scenarios (built-ins from the candidate's
+    no-fault run and the providers of both policies); gates on the candidate, reported for both."""
+    calls = provider_calls(cand_run.runs, cand_run.policy.catalog)
+    resolved = resolve_scenarios(scenarios, [candidate, baseline], calls, suites)
+    reports = {}
+    for side, policy, run in (("baseline", baseline, base_run), ("candidate", candidate, cand_run)):
+        runs = [drill_scenario(policy, suites, s, options, run) for s in resolved]
+        reports[side] = with_privacy(resilience_report(run, runs), runs)
+    gates = resilience_gates(spec, reports["candidate"])
+    block = {
+        "scenarios": [s.name for s in resolved],
+        **reports,
+        "baseline_gates": [g.to_json() for g in resilience_gates(spec, reports["baseline"])],
+    }
+    return block, gates
