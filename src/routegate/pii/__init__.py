@@ -1,4 +1,4 @@
-"""PII detection, request attributes and redaction (docs/privacy.md).
+"""PII detection and redaction of text (docs/privacy.md); ``engine.detection`` makes request attributes of it.
 
 - ``detect_texts``: columnar detection, failing closed;
 - ``redact_text`` / ``redact_column``: typed placeholders for every detected span.
