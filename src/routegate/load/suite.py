@@ -70,9 +70,9 @@ class Suite:
         return manifest_slice_columns(self.manifest)
 
     def slice_rows(self) -> Groups:
-        """Row indices per value of each slice column (``measure.column_groups``; computed by the loader
-        while the recordings are decoded). Only meaningful while every ``pii`` label is set: detection
-        would change that column (``pipeline.suite_groups`` knows)."""
+        """Row indices per value of each slice column (``arrow.groups.column_groups``; computed on first
+        use, once per suite). Only meaningful while every ``pii`` label is set: detection would change
+        that column (``stats.summary.suite_groups`` knows)."""
         return self.memoised(SLICE_ROWS.key(), lambda: column_groups(self.examples, self.slice_columns))
 
     def recording_keys(self) -> RecordingKeys:
