@@ -26,7 +26,8 @@ from httpx_aiohttp import AiohttpTransport
 
 from routegate.load.catalog import Catalog
 from routegate.load.policy import Fallback
-from routegate.providers.live import LiveFactory, LiveOptions, LiveProvider
+from routegate.providers.endpoint import LiveOptions
+from routegate.providers.live import LiveFactory, LiveProvider
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "What is 2 + 2?"}]}
 

@@ -11,8 +11,9 @@ from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
 from routegate.pipeline import run_policy
-from routegate.stats.frontier import p95, pareto_frontier, single_model_points, single_model_policy
+from routegate.stats.frontier import p95, single_model_points, single_model_policy
 from routegate.stats.intervals import SORT_FROM
+from routegate.stats.pareto import pareto_frontier
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,8 +18,9 @@ import pytest
 from routegate.load.catalog import Catalog
 from routegate.load.policy import CircuitBreaker, Fallback, Retry
 from routegate.providers.base import CallBatch
-from routegate.providers.live import LiveFactory, LiveOptions, LiveProvider, Outcome
-from routegate.providers.retries import parse_retry_after
+from routegate.providers.endpoint import LiveOptions
+from routegate.providers.live import LiveFactory, LiveProvider
+from routegate.providers.retries import Outcome, parse_retry_after
 
 CANARY = "sk-canary-7f3a9b1c2d4e5f60"
 

@@ -24,7 +24,8 @@ from conftest import dump_yaml, routegate_exe
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
 from routegate.pipeline import RunOptions, run_policy
-from routegate.providers.live import LiveFactory, LiveOptions
+from routegate.providers.endpoint import LiveOptions
+from routegate.providers.live import LiveFactory
 from routegate.providers.record import SCHEMA, merge, outcome_row
 
 GGUF = os.environ.get("ROUTEGATE_LIVE_GGUF")

@@ -9,7 +9,9 @@ import pyarrow as pa
 import pytest
 
 from routegate.arrow.memo import Memo
-from routegate.engine.replay import Replay, policy_models, replay
+from routegate.engine.chains import policy_models
+from routegate.engine.replay import replay
+from routegate.engine.result import Replay
 from routegate.load.catalog import Catalog
 from routegate.load.policy import PolicySpec
 from routegate.providers import ERROR_NAMES, RecordedProvider

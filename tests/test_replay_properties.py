@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routegate.engine.replay import policy_models, replay
+from routegate.engine.chains import policy_models
+from routegate.engine.replay import replay
 from routegate.providers.base import calls_are_independent
 from routegate.providers.recorded import RecordedProvider
 from test_replay import CATALOG, examples, policy, recordings, run

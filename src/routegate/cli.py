@@ -365,7 +365,7 @@ def record(
     from routegate.load.policy import Retry, load_catalog_source
     from routegate.load.sources import parse_source
     from routegate.load.suite import load_suite
-    from routegate.providers.live import LiveOptions
+    from routegate.providers.endpoint import LiveOptions
     from routegate.providers.record import record_suite
 
     models = [m.strip() for arg in model_args for m in arg.split(",") if m.strip()]

@@ -23,10 +23,11 @@ from typing import Any
 import pyarrow as pa
 
 from routegate.arrow.groups import Groups
+from routegate.engine.chains import policy_models
 from routegate.engine.coverage import OnMissing, check_coverage
 from routegate.engine.detection import seen_by
 from routegate.engine.plan import plan_tiers
-from routegate.engine.replay import StepHook, policy_models
+from routegate.engine.replay import StepHook
 from routegate.engine.run import replay_suite
 from routegate.errors import InputError
 from routegate.faults.injector import FaultInjector, FaultStats

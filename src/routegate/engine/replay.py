@@ -38,7 +38,6 @@ from routegate.load.catalog import Catalog
 from routegate.load.policy import PolicySpec
 from routegate.providers.base import OK, CallBatch, CallResult, Provider
 
-__all__ = ["CHUNK_ROWS", "FALLBACK", "ConfidenceFn", "Replay", "StepHook", "policy_models", "replay"]
 """``replay`` and what its callers name with it (the result type, the run's model index, the fallback kind)."""
 
 ConfidenceFn = Callable[[pa.Array], np.ndarray]

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from routegate.engine.chains import policy_models
 from routegate.engine.plan import Plan
-from routegate.engine.replay import CHUNK_ROWS, ConfidenceFn, Replay, StepHook, policy_models, replay
+from routegate.engine.replay import CHUNK_ROWS, ConfidenceFn, StepHook, replay
+from routegate.engine.result import Replay
 from routegate.engine.traces import build_traces, score_final_answers
 from routegate.load.policy import Policy
 from routegate.load.suite import Suite

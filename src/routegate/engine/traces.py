@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from routegate.arrow.labels import decoded
-from routegate.engine.replay import Replay
+from routegate.engine.result import Replay
 from routegate.load.suite import Suite
 from routegate.providers.base import ERROR_NAMES
 from routegate.scoring import ScoreInput, get_scorer, needs_response, passes_recorded_quality

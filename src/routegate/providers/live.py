@@ -27,7 +27,6 @@ from routegate.providers.endpoint import Endpoint, LiveOptions
 from routegate.providers.retries import Outcome
 
 # LiveOptions (endpoint) and Outcome (retries) are part of the live provider's API: importable from here.
-__all__ = ["LiveFactory", "LiveOptions", "LiveProvider", "Outcome", "outcomes_result"]
 
 
 class LiveFactory:

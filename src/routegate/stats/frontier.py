@@ -18,8 +18,7 @@ from routegate.load.catalog import Catalog
 from routegate.load.policy import Policy, PolicySpec, canonical_sha256
 from routegate.load.suite import Suite
 from routegate.stats.intervals import OrderStatistics, percentile_ranks, percentiles_from
-from routegate.stats.literature import model_outcomes
-from routegate.stats.pareto import pareto_frontier as pareto_frontier  # re-exported: moved to stats.pareto
+from routegate.stats.outcomes import model_outcomes
 
 
 def single_model_policy(model: str, catalog: Catalog, template: Policy) -> Policy:

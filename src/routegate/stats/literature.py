@@ -36,26 +36,6 @@ from routegate.stats.aiq import aiq, hull_quality_at, upper_hull
 from routegate.stats.apgr import RouterCurve, apgr, cpt, curve_pgr_at, oracle_curve, pgr, random_apgr_sd, random_curve
 from routegate.stats.outcomes import ModelOutcomes, answer_groups, model_outcomes
 
-__all__ = [
-    "PGR_TARGETS",
-    "ROUTELLM",
-    "ROUTERBENCH",
-    "ModelOutcomes",
-    "MultiModelReference",
-    "RunTotals",
-    "TwoModelReference",
-    "literature",
-    "literature_for_suite",
-    "model_outcomes",
-    "multi_model_block",
-    "multi_model_policy",
-    "multi_model_reference",
-    "two_model_block",
-    "two_model_policy",
-    "two_model_reference",
-]
-"""This module's names, and the per-model outcomes it reads (``ModelOutcomes``, ``model_outcomes``) for its callers."""
-
 PGR_TARGETS: tuple[float, ...] = (0.5, 0.8)
 """The CPT targets reported (RouteLLM reports CPT(50%) and CPT(80%))."""
 ROUTELLM = "RouteLLM (Ong et al. 2024), routellm/evals/evaluate.py"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from routegate.engine.replay import FALLBACK
+from routegate.engine.attempts import FALLBACK
 from routegate.engine.run import SuiteRun
 from routegate.faults.injector import FaultStats
 from routegate.faults.scenario import Scenario
