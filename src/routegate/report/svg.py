@@ -177,7 +177,7 @@ def cost_quality_scatter(
 ) -> str:
     """Cost (x, log scale when the costs span more than 10x) vs quality (y) with the Pareto frontier as a step line.
 
-    ``frontier`` holds indices into ``points`` (as ``routegate.stats.frontier.pareto_frontier`` returns them).
+    ``frontier`` holds indices into ``points`` (as ``routegate.stats.pareto.pareto_frontier`` returns them).
     """
     left, right, top, bottom = 64, 24, 14, 72
     pw, ph = width - left - right, height - top - bottom
