@@ -21,6 +21,7 @@ from routegate._version import __version__
 from routegate.errors import InputError, errors_only
 from routegate.inputs import load_suites, parse_scenarios, select_providers
 from routegate.progress import build_progress
+from routegate.project.cli import check
 
 if TYPE_CHECKING:  # each command imports what it uses when it runs: ``routegate --help`` stays fast
     from routegate.engine.coverage import OnMissing
@@ -32,7 +33,8 @@ EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
-def _report_input_errors(func: F) -> F:
+def report_input_errors(func: F) -> F:
+    """``func`` with bad input (``InputError``, an unwritable output) as exit 2 and one line per problem."""
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -124,7 +126,7 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--strict", is_flag=True, help="Treat warnings (e.g. shadowed rules) as errors.")
-@_report_input_errors
+@report_input_errors
 def validate(paths: tuple[str, ...], strict: bool) -> None:
     """Check policies, catalogs and suites (files or folders; git:REF:path for policies)."""
     from routegate.load.validate import validate_paths
@@ -143,7 +145,7 @@ def validate(paths: tuple[str, ...], strict: bool) -> None:
 
 @main.command()
 @click.argument("policy")
-@_report_input_errors
+@report_input_errors
 def explain(policy: str) -> None:
     """Print POLICY as Markdown a product owner can read."""
     from routegate.load.policy import load_policy
@@ -157,7 +159,7 @@ def explain(policy: str) -> None:
 @click.argument("policy")
 @click.argument("suite")
 @click.option("--limit", default=50, show_default=True, help="List at most this many missing pairs.")
-@_report_input_errors
+@report_input_errors
 def coverage(policy: str, suite: str, limit: int) -> None:
     """List the (model, example) pairs POLICY could need that SUITE has no recording for.
 
@@ -189,7 +191,7 @@ def coverage(policy: str, suite: str, limit: int) -> None:
 @_seed_option
 @_providers_option
 @_scenario_option
-@_report_input_errors
+@report_input_errors
 def run(
     policy_spec: str,
     suite_paths: tuple[str, ...],
@@ -238,7 +240,7 @@ def run(
 @click.option("--scenario", "scenario_args", multiple=True, required=True, help=_SCENARIO_HELP)
 @click.option("--gates", "gates_spec", default=None, help="Gates file whose resilience section to apply (exit 1).")
 @_with_replay_options
-@_report_input_errors
+@report_input_errors
 def drill(
     policy_spec: str,
     suite_paths: tuple[str, ...],
@@ -289,7 +291,7 @@ def drill(
 @click.option("--traces", is_flag=True, help="Also write baseline.traces.parquet and candidate.traces.parquet.")
 @_providers_option
 @_scenario_option
-@_report_input_errors
+@report_input_errors
 def gate(
     baseline_spec: str,
     candidate_spec: str,
@@ -348,7 +350,7 @@ def gate(
 @click.option("--stream/--no-stream", default=False, help="Stream answers (records time to first token).")
 @click.option("--deadline", "deadline_s", default=None, type=float, help="Deadline of the whole run, in seconds.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1), help="Calls journaled at once.")
-@_report_input_errors
+@report_input_errors
 def record(
     suite_path: str,
     model_args: tuple[str, ...],
@@ -391,3 +393,6 @@ def import_(ctx: click.Context) -> None:
     from routegate.importers.cli import import_group  # imported on use: it pulls in pandas
 
     import_group.main(args=ctx.args, prog_name="routegate import", standalone_mode=True)
+
+
+main.add_command(check)

@@ -1,0 +1,73 @@
+"""The ``routegate check`` command: gate what a branch changed (``project.check``, ``project.run``).
+
+Registered on the ``routegate`` group by ``routegate.cli``; the work is imported on use.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--base", "base_ref", required=True, help="The branch or commit to compare with, e.g. origin/main.")
+@click.option("--all", "every", is_flag=True, help="Gate every declared policy, changed or not (the nightly).")
+@click.option("--out", "out_dir", default="reports/check", show_default=True, type=click.Path(file_okay=False))
+@click.option("--project", "project_file", default="routegate.yaml", show_default=True, help="The project file.")
+@click.option("--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported in every output.")
+def check(base_ref: str, every: bool, out_dir: str, project_file: str, seed: int | None) -> None:
+    """Gate each declared policy the branch changed (or whose catalog, gates, scenarios or suites it
+    changed) against its own version at the merge base with BASE; new policies against their reference.
+
+    Writes OUT/check.md, OUT/check.json and each gated policy's reports in OUT/<policy>/. Exit 0 when
+    every gate passes (or nothing was gated), 1 when one fails, 2 on bad input.
+    """
+    from routegate.cli import EXIT_GATE_FAILED, EXIT_OK, report_input_errors
+
+    started = time.perf_counter()
+    code = report_input_errors(_check)(base_ref, every, Path(out_dir), Path(project_file), seed)
+    click.echo(f"routegate check: {time.perf_counter() - started:.1f} s")
+    sys.exit(EXIT_OK if code == 0 else EXIT_GATE_FAILED)
+
+
+def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int | None) -> int:
+    from routegate.project.changes import find_changes
+    from routegate.project.check import catalog_files, plan_check
+    from routegate.project.config import load_project
+    from routegate.stats.intervals import DEFAULT_SEED
+
+    root = project_file.resolve().parent
+    project = load_project(root, project_file.name)
+    changes = find_changes(base_ref, repo=root)
+    if changes.repo.resolve() != root:
+        from routegate.errors import InputError
+
+        raise InputError.single(str(project_file), f"the project file must be at the repository root {changes.repo}")
+    plan = plan_check(project, changes, catalog_files(project, project.policies()), every=every)
+    for note in plan.notes:
+        click.echo(f"  {note.path}: {note.what}")
+    if not plan.gatings:
+        from routegate.project.run import write_check
+
+        path = write_check(out, plan, [])
+        click.echo(
+            f"nothing routing-relevant changed since {base_ref} ({len(changes.changes)} file(s) changed): "
+            f"no policy gated -> {path}"
+        )
+        return 0
+    from routegate.project.run import load_inputs, run_check, write_check
+
+    loaded = load_inputs(project, plan)  # every input, both sides, before any report
+    checked = run_check(loaded, out, seed=DEFAULT_SEED if seed is None else seed)
+    for c in checked:
+        status = "PASSED" if c.outcome.verdict.passed else "FAILED"
+        click.echo(f"  {c.gating.policy} ({c.gating.why}): {status}")
+        for g in c.outcome.verdict.failed:
+            click.echo(f"    failed: {g.name}: {g.reason}")
+    path = write_check(out, plan, checked)
+    failed = [c for c in checked if not c.outcome.verdict.passed]
+    click.echo(f"routegate check {'FAILED' if failed else 'PASSED'}: {len(failed)} of {len(checked)} policies -> {path}")
+    return 1 if failed else 0

@@ -1,0 +1,216 @@
+"""`routegate check --base REF` on real git repositories: a main branch and a pull-request branch.
+
+Each test builds a small repository like a platform team's (a catalog, production policies, two
+RouteLLM suites, routegate.yaml), commits it on main, branches, changes something and runs the
+command line in that repository.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITES = ("routellm-gsm8k", "routellm-mtbench")
+PROJECT = """\
+version: 1
+defaults:
+  suites: [eval_suites/routellm-gsm8k, eval_suites/routellm-mtbench]
+policies:
+  - path: policies/assistant.yaml
+  - path: policies/support.yaml
+  - path: policies/new/*.yaml
+    reference: policies/assistant.yaml
+  - path: policies/experiments/*.yaml
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def check(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    run = [sys.executable, "-c", "from routegate.cli import entry; entry()", "check", *args]
+    return subprocess.run(run, cwd=repo, capture_output=True, text=True, check=False, env=None)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """main: the catalog, two production policies (assistant = the bundled baseline, support = the
+    bundled candidate), two suites and routegate.yaml; then a branch ``pr`` checked out."""
+    r = tmp_path / "repo"
+    (r / "policies").mkdir(parents=True)
+    shutil.copy(ROOT / "policies" / "models.yaml", r / "policies" / "models.yaml")
+    shutil.copy(ROOT / "policies" / "baseline.yaml", r / "policies" / "assistant.yaml")
+    shutil.copy(ROOT / "policies" / "candidate.yaml", r / "policies" / "support.yaml")
+    for name in SUITES:
+        shutil.copytree(ROOT / "eval_suites" / name, r / "eval_suites" / name)
+    (r / "routegate.yaml").write_text(PROJECT)
+    (r / "README.md").write_text("docs\n")
+    git(r, "init", "-q", "-b", "main")
+    git(r, "add", ".")
+    git(r, "commit", "-q", "-m", "main")
+    git(r, "checkout", "-q", "-b", "pr")
+    return r
+
+
+def commit(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+def report(repo: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((repo / "reports" / "check" / "check.json").read_text())
+    return data
+
+
+def gated(repo: Path) -> dict[str, object]:
+    items = report(repo)["gated"]
+    assert isinstance(items, list)
+    return {item["policy"]: item for item in items}
+
+
+def test_a_policy_edited_into_a_failing_one_fails_against_its_own_base_version(repo: Path) -> None:
+    shutil.copy(ROOT / "policies" / "examples" / "fails-quality.yaml", repo / "policies" / "assistant.yaml")
+    commit(repo, "cheaper math")
+    done = check(repo, "--base", "main")
+    assert done.returncode == 1, done.stdout + done.stderr
+    found = gated(repo)
+    assert list(found) == ["policies/assistant.yaml"]  # support.yaml did not change
+    item = found["policies/assistant.yaml"]
+    assert isinstance(item, dict)
+    assert item["why"] == "policy edited"
+    assert item["baseline"].startswith("git:")  # its own version at the merge base
+    assert not item["passed"]
+    assert "quality" in item["failed"]
+    verdict = json.loads((repo / "reports" / "check" / "policies__assistant" / "verdict.json").read_text())
+    assert verdict["baseline"]["policy"]["name"] == "baseline"  # the base branch's file
+    assert verdict["candidate"]["policy"]["name"] == "cheaper-math"
+    summary = (repo / "reports" / "check" / "check.md").read_text()
+    assert "FAILED" in summary
+    assert "policies/assistant.yaml" in summary
+
+
+def test_a_price_change_in_the_catalog_gates_every_policy_using_it(repo: Path) -> None:
+    catalog = repo / "policies" / "models.yaml"
+    text = catalog.read_text()
+    assert "input_per_1m: 10.0" in text
+    catalog.write_text(text.replace("input_per_1m: 10.0", "input_per_1m: 30.0", 1))  # GPT-4 Turbo's input price
+    commit(repo, "gpt-4 price up")
+    done = check(repo, "--base", "main")
+    found = gated(repo)
+    assert sorted(found) == ["policies/assistant.yaml", "policies/support.yaml"]
+    for item in found.values():
+        assert isinstance(item, dict)
+        assert item["why"] == "catalog edited: policies/models.yaml"
+    verdict = json.loads((repo / "reports" / "check" / "policies__assistant" / "verdict.json").read_text())
+    cost = verdict["deltas"]["overall"]["cost_per_1k_usd"]
+    assert cost["candidate"] > cost["baseline"]  # the same policy, dearer with the new catalog
+    assert done.returncode == (0 if report(repo)["passed"] else 1)
+
+
+def test_a_change_to_docs_only_gates_nothing_and_exits_0_quickly(repo: Path) -> None:
+    (repo / "README.md").write_text("better docs\n")
+    commit(repo, "docs")
+    started = time.perf_counter()
+    done = check(repo, "--base", "main")
+    assert done.returncode == 0, done.stderr
+    assert time.perf_counter() - started < 30  # no replay: seconds (generous for a loaded CI machine)
+    assert "nothing routing-relevant changed" in done.stdout
+    assert report(repo)["gated"] == []
+    assert report(repo)["passed"] is True
+
+
+def test_editing_a_policy_and_its_usual_baseline_together_gates_each_against_the_base_branch(repo: Path) -> None:
+    """A PR that edits both files cannot hide a change: each is gated against its own version on main."""
+    shutil.copy(ROOT / "policies" / "examples" / "fails-quality.yaml", repo / "policies" / "support.yaml")
+    shutil.copy(ROOT / "policies" / "examples" / "fails-quality.yaml", repo / "policies" / "assistant.yaml")
+    commit(repo, "both")
+    done = check(repo, "--base", "main")
+    assert done.returncode == 1
+    found = gated(repo)
+    assert sorted(found) == ["policies/assistant.yaml", "policies/support.yaml"]
+    for item in found.values():
+        assert isinstance(item, dict)
+        assert not item["passed"]
+
+
+def test_uncommitted_edits_are_gated_too(repo: Path) -> None:
+    shutil.copy(ROOT / "policies" / "examples" / "fails-quality.yaml", repo / "policies" / "support.yaml")
+    done = check(repo, "--base", "main")
+    assert done.returncode == 1
+    assert list(gated(repo)) == ["policies/support.yaml"]
+
+
+def test_a_new_policy_is_gated_against_its_reference_or_the_absolute_gates_only(repo: Path) -> None:
+    (repo / "policies" / "new").mkdir()
+    (repo / "policies" / "experiments").mkdir()
+    shutil.copy(ROOT / "policies" / "candidate.yaml", repo / "policies" / "new" / "batch.yaml")
+    shutil.copy(ROOT / "policies" / "candidate.yaml", repo / "policies" / "experiments" / "trial.yaml")
+    for path in ("new/batch.yaml", "experiments/trial.yaml"):
+        text = (repo / "policies" / path).read_text().replace("catalog: models.yaml", "catalog: ../models.yaml")
+        (repo / "policies" / path).write_text(text)
+    commit(repo, "two new policies")
+    done = check(repo, "--base", "main")
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = gated(repo)
+    assert sorted(found) == ["policies/experiments/trial.yaml", "policies/new/batch.yaml"]
+    with_reference = found["policies/new/batch.yaml"]
+    assert isinstance(with_reference, dict)
+    assert with_reference["why"] == "new policy, gated against its reference policies/assistant.yaml"
+    assert with_reference["absolute_gates_only"] is False
+    alone = found["policies/experiments/trial.yaml"]
+    assert isinstance(alone, dict)
+    assert alone["absolute_gates_only"] is True
+    assert "absolute gates only" in str(alone["why"])
+
+
+def test_a_deleted_and_a_renamed_policy_are_reported_never_an_error(repo: Path) -> None:
+    (repo / "policies" / "experiments").mkdir()
+    git(repo, "mv", "policies/support.yaml", "policies/experiments/support.yaml")
+    text = (repo / "policies" / "experiments" / "support.yaml").read_text()
+    (repo / "policies" / "experiments" / "support.yaml").write_text(text.replace("catalog: models.yaml", "catalog: ../models.yaml"))
+    git(repo, "rm", "-q", "policies/assistant.yaml")
+    commit(repo, "move and delete")
+    done = check(repo, "--base", "main")
+    assert done.returncode in (0, 1), done.stderr
+    notes = {n["path"]: n["what"] for n in report(repo)["reported"]}  # type: ignore[attr-defined]
+    assert notes["policies/assistant.yaml"] == "deleted"
+    assert notes["policies/experiments/support.yaml"] == "renamed from policies/support.yaml"
+    assert list(gated(repo)) == ["policies/experiments/support.yaml"]  # against the old file's base version
+
+
+def test_all_gates_every_declared_policy(repo: Path) -> None:
+    done = check(repo, "--base", "main", "--all")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(gated(repo)) == ["policies/assistant.yaml", "policies/support.yaml"]
+
+
+def test_bad_input_exits_2_with_a_located_message_and_no_reports(repo: Path) -> None:
+    done = check(repo, "--base", "no-such-branch")
+    assert done.returncode == 2
+    assert "no-such-branch" in done.stderr
+    assert "Traceback" not in done.stderr
+    (repo / "routegate.yaml").write_text(PROJECT.replace("suites: [eval_suites/routellm-gsm8k", "suites: [eval_suites/nope"))
+    done = check(repo, "--base", "main")
+    assert done.returncode == 2
+    assert "routegate.yaml:3:" in done.stderr and "eval_suites/nope" in done.stderr
+    (repo / "routegate.yaml").write_text(PROJECT)
+    (repo / "policies" / "assistant.yaml").write_text("name: [broken\n")
+    done = check(repo, "--base", "main")
+    assert done.returncode == 2
+    assert "policies/assistant.yaml:" in done.stderr
+    assert not (repo / "reports").exists()
