@@ -46,6 +46,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "routegate.outputs",
             "routegate.progress",
             "routegate.importers.*",
+            "routegate.project.*",
             "routegate",
         ),
     ),
