@@ -35,6 +35,7 @@ EXIT_BAD_INPUT = 2
 
 def report_input_errors(func: F) -> F:
     """``func`` with bad input (``InputError``, an unwritable output) as exit 2 and one line per problem."""
+
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:

@@ -80,6 +80,10 @@ def plan_check(project: Project, changes: ChangeSet, catalogs: dict[str, str], *
         absolute = here(project, policy)
         if change is not None and change.status == "added":
             if entry.reference is not None:
+                if not (project.root / entry.reference).is_file():
+                    raise InputError.single(
+                        entry.at, f"the reference policy {entry.reference!r} is not in the working tree"
+                    )
                 why = f"new policy, gated against its reference {entry.reference}"
                 gatings.append(Gating(policy, why, here(project, entry.reference), absolute, entry))
             else:
@@ -91,15 +95,21 @@ def plan_check(project: Project, changes: ChangeSet, catalogs: dict[str, str], *
             old = f"git:{base}:{here(project, change.old_path)}"
             gatings.append(Gating(policy, f"renamed from {change.old_path}", old, absolute, entry))
             continue
-        why = _why(policy, entry, changes, catalogs.get(policy))
-        if why is None and every:
-            why = "every declared policy (--all)"
-        if why is not None:
-            gatings.append(Gating(policy, why, f"git:{base}:{absolute}", absolute, entry))
+        reason = _why(policy, entry, changes, catalogs.get(policy))
+        if reason is None and every:
+            reason = "every declared policy (--all)"
+        if reason is not None:
+            gatings.append(Gating(policy, reason, f"git:{base}:{absolute}", absolute, entry))
     for change in changes.changes:
         if change.status == "deleted" and project.entry_for(change.path) is not None:
             notes.append(Note(change.path, "deleted"))
-    return CheckPlan(changes, tuple(sorted(gatings, key=lambda g: g.policy)), tuple(sorted(notes, key=lambda n: n.path)))
+    gone = {n.path for n in notes} | {c.old_path for c in changes.changes if c.old_path is not None}
+    for entry in project.entries:
+        if "*" not in entry.pattern and entry.pattern not in gone and not (project.root / entry.pattern).is_file():
+            raise InputError.single(entry.at, f"no policy file {entry.pattern!r}; declare an existing file or a glob")
+    return CheckPlan(
+        changes, tuple(sorted(gatings, key=lambda g: g.policy)), tuple(sorted(notes, key=lambda n: n.path))
+    )
 
 
 def here(project: Project, path: str) -> str:

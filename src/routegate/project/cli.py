@@ -69,5 +69,7 @@ def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int 
             click.echo(f"    failed: {g.name}: {g.reason}")
     path = write_check(out, plan, checked)
     failed = [c for c in checked if not c.outcome.verdict.passed]
-    click.echo(f"routegate check {'FAILED' if failed else 'PASSED'}: {len(failed)} of {len(checked)} policies -> {path}")
+    click.echo(
+        f"routegate check {'FAILED' if failed else 'PASSED'}: {len(failed)} of {len(checked)} policies -> {path}"
+    )
     return 1 if failed else 0

@@ -87,6 +87,8 @@ class Gated:
     """What a missing recording does."""
     reference: str | None
     """The reference policy for a brand-new file, relative to the repository root."""
+    at: str
+    """Where the entry is, ``file:line:col``, for problems found later (a missing policy file)."""
 
 
 @dataclass(frozen=True)
@@ -162,10 +164,10 @@ def _gated(spec: ProjectSpec, i: int, entry: PolicyEntry, root: Path, doc: YamlD
         scenarios=scenarios,
         on_missing=entry.on_missing or d.on_missing,
         reference=entry.reference,
+        at="{}:{}:{}".format(doc.file, *doc.position((*where, "path"))),
     )
+    # A declared file may be missing (the branch deleted or renamed it): ``routegate check`` decides.
     _inside(root, entry.path, (*where, "path"), doc, out, kind=None)
-    if not any(p.is_file() for p in root.glob(entry.path)) and "*" not in entry.path:
-        out.append(doc.problem((*where, "path"), f"no policy file {entry.path!r}; declare an existing file or a glob"))
     if not suites:
         out.append(doc.problem(where, "no suites: give suites here or under defaults"))
     for j, suite in enumerate(suites):
@@ -175,8 +177,8 @@ def _gated(spec: ProjectSpec, i: int, entry: PolicyEntry, root: Path, doc: YamlD
     for j, scenario in enumerate(scenarios):
         if scenario.endswith((".yaml", ".yml")):
             _inside(root, scenario, (*scenarios_from, j), doc, out, kind="file")
-    if entry.reference is not None:
-        _inside(root, entry.reference, (*where, "reference"), doc, out, kind="file")
+    if entry.reference is not None:  # needed only by a new file: ``routegate check`` checks it exists then
+        _inside(root, entry.reference, (*where, "reference"), doc, out, kind=None)
     return gated
 
 
