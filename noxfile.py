@@ -42,7 +42,7 @@ def lint(session: nox.Session) -> None:
     session.run("zizmor", "--offline", ".github/workflows")
 
 
-# What `nox -s gate` compares for the RouteLLM pair; the PR check reads every baseline from the base branch.
+# What `nox -s demo` gates for the RouteLLM pair.
 # Not eval_suites/alpacaeval: it records none of the Mixtral answers the bundled policies route most requests to
 # (1,532 missing (model, example) pairs), so the gate would stop with exit 2, or, with `--on-missing skip`, fail
 # its error-rate gate on calls that were never recorded. Add it with `-- --suite eval_suites/alpacaeval` for a
@@ -63,55 +63,32 @@ GATE_DEFAULTS = [
 ]
 
 
-# The other bundled policy pairs `nox -s gate` checks too, each over the suites that record its models.
-GATE_PAIRS = [
-    (
-        "alpacaeval",
-        "policies/alpacaeval/baseline.yaml",
-        "policies/alpacaeval/candidate.yaml",
-        ["eval_suites/alpacaeval"],
-    ),
-]
 PR_SUMMARY = Path("reports/gate/pr-summary.md")
 
 
 @nox.session
 def gate(session: nox.Session) -> None:
-    """`routegate gate` on every bundled policy pair; reports in reports/gate/ (fails when a gate fails).
+    """`routegate check`, as the PR check and the nightly run it: reports in reports/gate/ (docs/ci.md).
 
-    The RouteLLM pair writes reports/gate/{report.html,summary.md,verdict.json,junit.xml}; each other
-    pair writes reports/gate/<name>/. reports/gate/pr-summary.md joins their summary.md files for the
-    PR comment and the job summary.
-
-    With ROUTEGATE_BASE_REF set (the PR check sets it to the base branch), every baseline is read from
-    `git:origin/<ref>:<path>`: the candidate is gated against the base branch's version of itself.
-    Extra arguments go to the RouteLLM pair's gate, after its defaults (click keeps the last value of a
-    single-value option, and `--suite` repeats), e.g. `nox -s gate -- --gates gates.yaml`.
+    With ROUTEGATE_BASE_REF set (the PR check sets it to the base branch): every policy declared in
+    routegate.yaml that the branch changed (or whose catalog, gates, scenarios or suites it changed),
+    against its own version at the merge base with origin/<ref>. Without it (the nightly): every
+    declared policy (`--all`) against HEAD. Each gated policy's reports are in reports/gate/<policy>/;
+    reports/gate/check.md is the combined verdict, copied to reports/gate/pr-summary.md for the PR
+    comment and the job summary. Extra arguments go to `routegate check`.
     """
     import json
     import os
+    import shutil
 
     session.install("-e", ".")
     base_ref = os.environ.get("ROUTEGATE_BASE_REF")
-
-    def baseline(path: str) -> str:
-        return f"git:origin/{base_ref}:{path}" if base_ref else path
-
-    main_args = [*GATE_DEFAULTS, "--baseline", baseline("policies/baseline.yaml"), *session.posargs]
-    runs = [("routellm", main_args, Path("reports/gate"))]
-    for name, base, cand, suites in GATE_PAIRS:
-        out = Path("reports/gate") / name
-        args = ["--baseline", baseline(base), "--candidate", cand, *[a for s in suites for a in ("--suite", s)]]
-        runs.append((name, [*args, "--out", str(out)], out))
-    failed = []
-    for name, args, out in runs:
-        # Exit 1 (a gate failed) lets the other pairs run; exit 2 (bad input) stops the session at once.
-        session.run("routegate", "gate", *args, success_codes=[0, 1])
-        if not json.loads((out / "verdict.json").read_text())["passed"]:
-            failed.append(name)
-    PR_SUMMARY.write_text("\n".join((out / "summary.md").read_text() for _, _, out in runs))
-    if failed:
-        session.error(f"gates failed for: {', '.join(failed)} (see {PR_SUMMARY})")
+    base = ["--base", f"origin/{base_ref}"] if base_ref else ["--base", "HEAD", "--all"]
+    # Exit 1 (a gate failed) still writes the summary; exit 2 (bad input) stops the session at once.
+    session.run("routegate", "check", *base, "--out", "reports/gate", *session.posargs, success_codes=[0, 1])
+    shutil.copyfile("reports/gate/check.md", PR_SUMMARY)
+    if not json.loads(Path("reports/gate/check.json").read_text())["passed"]:
+        session.error(f"routegate check failed (see {PR_SUMMARY})")
 
 
 @nox.session
