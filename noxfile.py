@@ -101,6 +101,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_run.py", "--sizes", *sizes)
     # Live-call throughput at concurrency 16, 64, 256 against a local server: aiohttp, httpx, routegate.
     session.run("python", "benchmarks/bench_live.py")
+    # `routegate check` on a clone of this repository with one policy changed (target: under 5 s).
+    session.run("python", "benchmarks/bench_check.py")
 
 
 # llama.cpp's server for `nox -s live`: compiled from source the first time (15-30 min on 2 cores), then pip's
