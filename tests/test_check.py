@@ -212,3 +212,26 @@ def test_bad_input_exits_2_with_a_located_message_and_no_reports(repo: Path) -> 
     assert done.returncode == 2
     assert "policies/assistant.yaml:" in done.stderr
     assert not (repo / "reports").exists()
+
+
+def test_annotations_point_at_the_policy_files_own_lines(repo: Path) -> None:
+    """A shadowed rule gets a warning at its line; a failing policy an error at its ``name:`` line."""
+    lines = (ROOT / "policies" / "examples" / "fails-quality.yaml").read_text().splitlines()
+    after = lines.index("    tier: private", lines.index("rules:")) + 1  # the end of the first rule (PII)
+    shadowed = ["  - name: shadowed-copy", "    when: {pii: true}", "    tier: fast"]  # the same condition
+    edited = [*lines[:after], *shadowed, *lines[after:]]
+    (repo / "policies" / "assistant.yaml").write_text("\n".join(edited) + "\n")
+    commit(repo, "shadowed rule")
+    done = check(repo, "--base", "main", "--annotations")
+    assert done.returncode == 1, done.stderr
+    out = done.stdout.splitlines()
+    warnings = [line for line in out if line.startswith("::warning ")]
+    errors = [line for line in out if line.startswith("::error ")]
+    shadow_line = edited.index("  - name: shadowed-copy") + 1
+    assert any(f"file=policies/assistant.yaml,line={shadow_line}," in w and "shadowed" in w for w in warnings), warnings
+    name_line = next(i for i, x in enumerate(edited) if x.startswith("name:")) + 1
+    assert len(errors) == 1
+    assert errors[0].startswith(f"::error file=policies/assistant.yaml,line={name_line},col=1::")
+    assert "gate(s) failed" in errors[0]
+    quiet = check(repo, "--base", "main", "--no-annotations")
+    assert "::warning" not in quiet.stdout

@@ -5,9 +5,11 @@ Registered on the ``routegate`` group by ``routegate.cli``; the work is imported
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,7 +20,14 @@ import click
 @click.option("--out", "out_dir", default="reports/check", show_default=True, type=click.Path(file_okay=False))
 @click.option("--project", "project_file", default="routegate.yaml", show_default=True, help="The project file.")
 @click.option("--seed", default=None, type=int, help="Bootstrap seed (default 20240101); reported in every output.")
-def check(base_ref: str, every: bool, out_dir: str, project_file: str, seed: int | None) -> None:
+@click.option(
+    "--annotations/--no-annotations",
+    default=None,
+    help="Print GitHub annotations on the policy files' lines (default: when GITHUB_ACTIONS=true).",
+)
+def check(
+    base_ref: str, every: bool, out_dir: str, project_file: str, seed: int | None, annotations: bool | None
+) -> None:
     """Gate each declared policy the branch changed (or whose catalog, gates, scenarios or suites it
     changed) against its own version at the merge base with BASE; new policies against their reference.
 
@@ -28,12 +37,13 @@ def check(base_ref: str, every: bool, out_dir: str, project_file: str, seed: int
     from routegate.cli import EXIT_GATE_FAILED, EXIT_OK, report_input_errors
 
     started = time.perf_counter()
-    code = report_input_errors(_check)(base_ref, every, Path(out_dir), Path(project_file), seed)
+    annotate = annotations if annotations is not None else os.environ.get("GITHUB_ACTIONS") == "true"
+    code = report_input_errors(_check)(base_ref, every, Path(out_dir), Path(project_file), seed, annotate)
     click.echo(f"routegate check: {time.perf_counter() - started:.1f} s")
     sys.exit(EXIT_OK if code == 0 else EXIT_GATE_FAILED)
 
 
-def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int | None) -> int:
+def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int | None, annotate: bool) -> int:
     from routegate.project.changes import find_changes
     from routegate.project.check import catalog_files, plan_check
     from routegate.project.config import load_project
@@ -68,8 +78,24 @@ def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int 
         for g in c.outcome.verdict.failed:
             click.echo(f"    failed: {g.name}: {g.reason}")
     path = write_check(out, plan, checked)
+    if annotate:
+        _annotate(checked, loaded)
     failed = [c for c in checked if not c.outcome.verdict.passed]
     click.echo(
         f"routegate check {'FAILED' if failed else 'PASSED'}: {len(failed)} of {len(checked)} policies -> {path}"
     )
     return 1 if failed else 0
+
+
+def _annotate(checked: list[Any], loaded: list[Any]) -> None:
+    """GitHub annotations on each gated policy's own lines (``project.annotations``)."""
+    from routegate.project.annotations import failure_annotation, warning_annotations
+
+    for c, item in zip(checked, loaded, strict=True):
+        policy = c.gating.policy
+        for line in warning_annotations(policy, item.candidate.warnings):
+            click.echo(line)
+        if not c.outcome.verdict.passed:
+            failed = [(g.name, g.reason) for g in c.outcome.verdict.failed]
+            text = Path(c.gating.candidate).read_text(encoding="utf-8")
+            click.echo(failure_annotation(policy, text, failed))
