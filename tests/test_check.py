@@ -102,6 +102,12 @@ def test_a_policy_edited_into_a_failing_one_fails_against_its_own_base_version(r
     summary = (repo / "reports" / "check" / "check.md").read_text()
     assert "FAILED" in summary
     assert "policies/assistant.yaml" in summary
+    # Each report is titled by the file and the refs, not by the two policies' names.
+    page = (repo / "reports" / "check" / "policies__assistant" / "report.html").read_text()
+    assert "<h1>policies/assistant.yaml: main@" in page
+    assert "-&gt; working tree (HEAD " in page
+    own = (repo / "reports" / "check" / "policies__assistant" / "summary.md").read_text()
+    assert "`policies/assistant.yaml: main@" in own
 
 
 def test_a_price_change_in_the_catalog_gates_every_policy_using_it(repo: Path) -> None:

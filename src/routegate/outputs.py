@@ -73,7 +73,14 @@ def diff_policies(baseline_spec: str, candidate_spec: str, baseline_name: str, c
 
 
 def write_gate(
-    out: Path, outcome: GateOutcome, gates: GatesSpec, *, policy_diff: str, generated_at: bool, traces: bool
+    out: Path,
+    outcome: GateOutcome,
+    gates: GatesSpec,
+    *,
+    policy_diff: str,
+    generated_at: bool,
+    traces: bool,
+    title: str | None = None,
 ) -> Path:
     """A gate's reports, then its verdict.json last (on disk, a verdict always has its reports beside
     it); with ``traces``, both runs' traces first. Return report.html's path."""
@@ -82,13 +89,13 @@ def write_gate(
 
     verdict = verdict_json(outcome, gates)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if generated_at else None
-    html = render_html(verdict, gates=outcome.verdict.gates, policy_diff=policy_diff, generated_at=stamp)
+    html = render_html(verdict, gates=outcome.verdict.gates, policy_diff=policy_diff, generated_at=stamp, title=title)
     report = out / "report.html"
     if traces:
         write_traces(out / "baseline.traces.parquet", outcome.baseline.traces)
         write_traces(out / "candidate.traces.parquet", outcome.candidate.traces)
     write_text_atomic(report, html)
-    write_text_atomic(out / "summary.md", render_gate_markdown(verdict, report_path=str(report)))
+    write_text_atomic(out / "summary.md", render_gate_markdown(verdict, report_path=str(report), title=title))
     write_text_atomic(out / "junit.xml", render_junit(verdict))
     write_text_atomic(out / "verdict.json", dumps_json(verdict))
     return report

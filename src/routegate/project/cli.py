@@ -71,7 +71,7 @@ def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int 
     from routegate.project.run import load_inputs, run_check, write_check
 
     loaded = load_inputs(project, plan)  # every input, both sides, before any report
-    checked = run_check(loaded, out, seed=DEFAULT_SEED if seed is None else seed)
+    checked = run_check(loaded, out, plan, seed=DEFAULT_SEED if seed is None else seed)
     for c in checked:
         status = "PASSED" if c.outcome.verdict.passed else "FAILED"
         click.echo(f"  {c.gating.policy} ({c.gating.why}): {status}")

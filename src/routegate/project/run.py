@@ -76,9 +76,11 @@ def folder_of(policy: str) -> str:
     return policy.removesuffix(".yaml").removesuffix(".yml").replace("/", "__")
 
 
-def run_check(loaded: list[Loaded], out: Path, *, seed: int) -> list[Checked]:
-    """Gate each loaded policy and write its reports (``routegate gate``'s files) in its own folder."""
+def run_check(loaded: list[Loaded], out: Path, plan: CheckPlan, *, seed: int) -> list[Checked]:
+    """Gate each loaded policy and write its reports (``routegate gate``'s files) in its own folder,
+    titled by the file and the refs (``policies/x.yaml: main@abc1234 -> working tree``)."""
     checked = []
+    base = f"{plan.changes.base_ref}@{plan.changes.merge_base[:7]}"
     for item in loaded:
         g = item.gating
         options = RunOptions(on_missing=g.entry.on_missing, seed=seed)
@@ -93,7 +95,9 @@ def run_check(loaded: list[Loaded], out: Path, *, seed: int) -> list[Checked]:
         )
         folder = folder_of(g.policy)
         diff = diff_policies(g.baseline, g.candidate, item.baseline.source, item.candidate.source)
-        write_gate(out / folder, outcome, item.gates, policy_diff=diff, generated_at=False, traces=False)
+        against = g.baseline if not g.baseline.startswith("git:") else base
+        title = f"{g.policy}: {against} -> working tree (HEAD {plan.changes.head[:7]})"
+        write_gate(out / folder, outcome, item.gates, policy_diff=diff, generated_at=False, traces=False, title=title)
         checked.append(Checked(g, outcome, folder))
     return checked
 

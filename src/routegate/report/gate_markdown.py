@@ -48,7 +48,8 @@ def _ci_pts(ci: list[float | None]) -> str:
     return f" [{format_points(lo, symbol=False)}, {format_points(hi, symbol=False)}]"
 
 
-def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = None) -> str:
+def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = None, title: str | None = None) -> str:
+    """summary.md of ``verdict``; ``title`` names what was gated (``routegate check``: the file and refs)."""
     base, cand = verdict["baseline"]["policy"], verdict["candidate"]["policy"]
     gates = verdict["gates"]
     failed = [g for g in gates if not g["passed"]]
@@ -56,7 +57,8 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
     out = [
         f"## routegate: {icon}",
         "",
-        f"Candidate {md_code(cand['name'])} {md_cell(str(cand['version']))} vs baseline {md_code(base['name'])} "
+        (f"{md_code(title)}: candidate " if title else "Candidate ")
+        + f"{md_code(cand['name'])} {md_cell(str(cand['version']))} vs baseline {md_code(base['name'])} "
         f"{md_cell(str(base['version']))} over {format_count(sum(s['examples'] for s in verdict['suites']))} requests "
         f"in {len(verdict['suites'])} suite(s). "
         + (f"{len(failed)} of {len(gates)} gates failed." if failed else f"All {len(gates)} gates passed."),

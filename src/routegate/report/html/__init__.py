@@ -52,15 +52,19 @@ def build_context(
     gates: Sequence[GateResult],
     policy_diff: str = "",
     generated_at: str | None = None,
+    title: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the template prints, already formatted (strings, lists, and the SVG as Markup)."""
+    """Everything the template prints, already formatted (strings, lists, and the SVG as Markup).
+    ``title``: the page's heading (e.g. ``policies/assistant.yaml: main@abc1234 -> working tree``);
+    default: the two policies' names and versions."""
     overall = verdict["deltas"]["overall"]
     n = int(overall.get("n") or 0)
     table = gates_table(gates)
     base_label = policy_label(verdict["baseline"]["policy"])
     cand_label = policy_label(verdict["candidate"]["policy"])
     return {
-        "title": f"routegate: {cand_label} vs {base_label}",
+        "title": f"routegate: {title}" if title else f"routegate: {cand_label} vs {base_label}",
+        "heading": title or f"Candidate {cand_label} vs baseline {base_label}",
         "baseline": base_label,
         "candidate": cand_label,
         "suite_names": ", ".join(
@@ -116,6 +120,7 @@ def render_html(
     gates: Sequence[GateResult],
     policy_diff: str = "",
     generated_at: str | None = None,
+    title: str | None = None,
 ) -> str:
     """report.html for ``verdict`` (verdict.json's dict) and its typed gate results ``gates``.
 
@@ -123,4 +128,4 @@ def render_html(
     the page takes each gate's name, result, values and unit from them. Self-contained, escaped and
     deterministic; ``generated_at`` adds the only line that may differ between runs.
     """
-    return _template().render(build_context(verdict, gates, policy_diff, generated_at))
+    return _template().render(build_context(verdict, gates, policy_diff, generated_at, title))
