@@ -24,10 +24,12 @@ reading. When the text is longer, whole parts are left out, in this order, until
 5. the failed-gate lines beyond the first ``FAILED_GATE_LINES``, then those too;
 6. the table's rows, from the last one back ("… and N more policies: see check.md in the reports").
 
-Only whole blocks and whole lines are removed, so no ``<details>`` block, Markdown table or
-character is ever cut. Text from policies, suites and git (paths, reasons, gate names) is escaped
-with :mod:`routegate.report.mdtext`; inside the ``<summary>`` tag, which GitHub reads as raw HTML
-(a CommonMark HTML block), it is HTML-escaped instead.
+The headline, the table's header and the ``Full reports`` line always stay (a limit too small for
+them is a ``ValueError``). Only whole blocks and whole lines are removed, so no ``<details>`` block,
+Markdown table or character is ever cut. Text from policies, suites and git (paths, reasons, gate
+names) is escaped with :mod:`routegate.report.mdtext`; a ``|`` in code in a table cell is escaped
+too (GitHub splits cells on it even in a code span); inside the ``<summary>`` tag, which GitHub
+reads as raw HTML (a CommonMark HTML block), text is HTML-escaped instead.
 """
 
 from __future__ import annotations
@@ -184,7 +186,7 @@ def _build_parts(
         sentence = f"Nothing routing-relevant changed since {base}: no policy was gated."
     rows = [
         [
-            md_code(c.gating.policy),
+            _code_cell(c.gating.policy),
             md_cell(c.gating.why),
             "passed" if c.outcome.verdict.passed else "**FAILED**",
             f"{len(c.outcome.verdict.failed)} of {len(c.outcome.verdict.gates)}",
@@ -300,6 +302,12 @@ def _link(url: str) -> str:
     if urllib.parse.urlsplit(clean).scheme.lower() in ("http", "https"):
         return f"<{urllib.parse.quote(clean, safe=_URL_SAFE)}>"
     return md_code(clean)
+
+
+def _code_cell(text: str) -> str:
+    """``text`` as code in a table cell: a ``|`` splits a GitHub table cell even inside a code span,
+    unless escaped (the table reads ``\\|`` as ``|`` before the code span is read)."""
+    return md_code(text).replace("|", "\\|")
 
 
 def _html_text(text: str) -> str:
