@@ -74,8 +74,9 @@ def gate(session: nox.Session) -> None:
     routegate.yaml that the branch changed (or whose catalog, gates, scenarios or suites it changed),
     against its own version at the merge base with origin/<ref>. Without it (the nightly): every
     declared policy (`--all`) against HEAD. Each gated policy's reports are in reports/gate/<policy>/;
-    reports/gate/check.md is the combined verdict, copied to reports/gate/pr-summary.md for the PR
-    comment and the job summary. Extra arguments go to `routegate check`.
+    reports/gate/check.md is the combined verdict; reports/gate/comment.md, copied to
+    reports/gate/pr-summary.md, is the PR comment and the job summary (within GitHub's 65,536
+    characters; ROUTEGATE_REPORTS_URL, when set, is linked from it). Extra arguments go to `routegate check`.
     """
     import json
     import os
@@ -86,7 +87,7 @@ def gate(session: nox.Session) -> None:
     base = ["--base", f"origin/{base_ref}"] if base_ref else ["--base", "HEAD", "--all"]
     # Exit 1 (a gate failed) still writes the summary; exit 2 (bad input) stops the session at once.
     session.run("routegate", "check", *base, "--out", "reports/gate", *session.posargs, success_codes=[0, 1])
-    shutil.copyfile("reports/gate/check.md", PR_SUMMARY)
+    shutil.copyfile("reports/gate/comment.md", PR_SUMMARY)
     if not json.loads(Path("reports/gate/check.json").read_text())["passed"]:
         session.error(f"routegate check failed (see {PR_SUMMARY})")
 

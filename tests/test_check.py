@@ -108,6 +108,11 @@ def test_a_policy_edited_into_a_failing_one_fails_against_its_own_base_version(r
     assert "-&gt; working tree (HEAD " in page
     own = (repo / "reports" / "check" / "policies__assistant" / "summary.md").read_text()
     assert "`policies/assistant.yaml: main@" in own
+    comment = (repo / "reports" / "check" / "comment.md").read_text()
+    assert comment.splitlines()[0] == "<!-- routegate-verdict -->"
+    assert "FAILED" in comment
+    assert "policies/assistant.yaml" in comment
+    assert own.splitlines()[0] in comment  # the policy's own summary, in its <details> block
 
 
 def test_a_price_change_in_the_catalog_gates_every_policy_using_it(repo: Path) -> None:

@@ -62,7 +62,7 @@ def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int 
     if not plan.gatings:
         from routegate.project.run import write_check
 
-        path = write_check(out, plan, [])
+        path = write_check(out, plan, [], reports_url=os.environ.get("ROUTEGATE_REPORTS_URL"))
         click.echo(
             f"nothing routing-relevant changed since {base_ref} ({len(changes.changes)} file(s) changed): "
             f"no policy gated -> {path}"
@@ -77,7 +77,7 @@ def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int 
         click.echo(f"  {c.gating.policy} ({c.gating.why}): {status}")
         for g in c.outcome.verdict.failed:
             click.echo(f"    failed: {g.name}: {g.reason}")
-    path = write_check(out, plan, checked)
+    path = write_check(out, plan, checked, reports_url=os.environ.get("ROUTEGATE_REPORTS_URL"))
     if annotate:
         _annotate(checked, loaded)
     failed = [c for c in checked if not c.outcome.verdict.passed]

@@ -136,11 +136,11 @@ def check_markdown(plan: CheckPlan, checked: list[Checked]) -> str:
     else:
         rows = [
             [
-                md_code(c.gating.policy),
+                _code_cell(c.gating.policy),
                 md_cell(c.gating.why),
                 "passed" if c.outcome.verdict.passed else "**FAILED**",
                 f"{len(c.outcome.verdict.failed)} of {len(c.outcome.verdict.gates)}",
-                md_code(f"{c.folder}/report.html"),
+                _code_cell(f"{c.folder}/report.html"),
             ]
             for c in checked
         ]
@@ -157,9 +157,19 @@ def check_markdown(plan: CheckPlan, checked: list[Checked]) -> str:
     return "\n".join(out)
 
 
-def write_check(out: Path, plan: CheckPlan, checked: list[Checked]) -> Path:
-    """check.md, then check.json (the combined verdict) last; return check.md's path."""
+def _code_cell(text: str) -> str:
+    """A code span inside a table cell: GitHub splits cells on ``|`` even within backticks."""
+    return md_code(text).replace("|", "\\|")
+
+
+def write_check(out: Path, plan: CheckPlan, checked: list[Checked], *, reports_url: str | None = None) -> Path:
+    """check.md, comment.md (the sticky PR comment, ``project.comment``; ``reports_url``: where the
+    uploaded reports are), then check.json (the combined verdict) last; return check.md's path."""
+    from routegate.project.comment import render_comment
+
     path = out / "check.md"
     write_text_atomic(path, check_markdown(plan, checked))
+    sections = {c.gating.policy: (out / c.folder / "summary.md").read_text(encoding="utf-8") for c in checked}
+    write_text_atomic(out / "comment.md", render_comment(plan, checked, sections, artifact_url=reports_url))
     write_text_atomic(out / "check.json", dumps_json(check_json(plan, checked)))
     return path
