@@ -246,3 +246,27 @@ def test_annotations_point_at_the_policy_files_own_lines(repo: Path) -> None:
     assert "gate(s) failed" in errors[0]
     quiet = check(repo, "--base", "main", "--no-annotations")
     assert "::warning" not in quiet.stdout
+
+
+def test_a_suite_change_gates_every_policy_on_it_and_states_the_change(repo: Path) -> None:
+    manifest = repo / "eval_suites" / "routellm-mtbench" / "suite.yaml"
+    text = manifest.read_text()
+    old = next(line for line in text.splitlines() if line.startswith("version:")).split(":", 1)[1].strip()
+    manifest.write_text(text.replace(f"version: {old}", "version: 9.9.9", 1))
+    commit(repo, "new suite version")
+    done = check(repo, "--base", "main")
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = gated(repo)
+    assert sorted(found) == ["policies/assistant.yaml", "policies/support.yaml"]
+    why = found["policies/assistant.yaml"]["why"]  # type: ignore[index]
+    assert why.startswith(f"suite edited: eval_suites/routellm-mtbench: {old} (sha256 ")
+    assert why.endswith(" -> 9.9.9 (sha256 " + why.rsplit("(sha256 ", 1)[1])
+    old_sha, new_sha = (part.split(")")[0] for part in why.split("(sha256 ")[1:])
+    assert old_sha != new_sha  # the manifest changed, so the suite's hash did
+    from routegate.load.suite import load_suite
+
+    assert load_suite(ROOT / "eval_suites" / "routellm-mtbench").sha256.startswith(old_sha)  # main's suite
+    verdict = json.loads((repo / "reports" / "check" / "policies__assistant" / "verdict.json").read_text())
+    mtbench = next(s for s in verdict["suites"] if s["name"] == "routellm-mtbench")
+    assert mtbench["version"] == "9.9.9"  # both sides replayed on the new suite
+    assert mtbench["sha256"].startswith(new_sha)

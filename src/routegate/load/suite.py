@@ -116,10 +116,11 @@ class Suite:
 
 def suite_sha256(manifest: SuiteManifest, files: dict[str, Path]) -> str:
     """sha256 over the manifest's canonical hash and the bytes of every data file."""
-    return _combined_sha256(manifest, {k: file_sha256(v) for k, v in files.items()})
+    return combined_sha256(manifest, {k: file_sha256(v) for k, v in files.items()})
 
 
-def _combined_sha256(manifest: SuiteManifest, digests: Mapping[str, str]) -> str:
+def combined_sha256(manifest: SuiteManifest, digests: Mapping[str, str]) -> str:
+    """A suite's sha256 from its manifest and its data files' sha256 (``examples``, ``recordings``)."""
     parts = {"manifest": canonical_sha256(manifest), **dict(sorted(digests.items()))}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -157,7 +158,7 @@ def load_suite(folder: str | Path, *, defer: bool = True) -> Suite:
         folder=folder,
         examples=examples,
         recordings=recordings,
-        sha256=_combined_sha256(manifest, {"examples": ex_read.sha256, "recordings": rec_read.sha256}),
+        sha256=combined_sha256(manifest, {"examples": ex_read.sha256, "recordings": rec_read.sha256}),
         warnings=tuple(problems),
         deferred=ex_read.deferred | rec_read.deferred,
     )

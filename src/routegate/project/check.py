@@ -28,6 +28,10 @@ from routegate.project.changes import ChangeSet
 from routegate.project.config import Gated, Project
 
 
+SUITE_EDITED = "suite edited: "
+"""How ``Gating.why`` begins for a policy gated because one of its suites changed."""
+
+
 @dataclass(frozen=True)
 class Gating:
     """One policy to gate: which file, why, against what."""
@@ -130,7 +134,7 @@ def _why(policy: str, entry: Gated, changes: ChangeSet, catalog: str | None) -> 
             return f"scenario edited: {scenario}"
     for suite in entry.suites:
         if changes.touched(suite):
-            return f"suite edited: {suite}"
+            return SUITE_EDITED + suite
     return None
 
 

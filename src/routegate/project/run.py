@@ -8,6 +8,7 @@ and no report. Each gated policy's reports go to ``OUT/<policy path with / as __
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ from routegate.load.policy import Policy, load_policy
 from routegate.load.suite import Suite, load_suite
 from routegate.outputs import diff_policies, write_gate
 from routegate.pipeline import RunOptions, gate_policies
-from routegate.project.check import CheckPlan, Gating, here
+from routegate.project.check import SUITE_EDITED, CheckPlan, Gating, here
 from routegate.project.config import Project
+from routegate.project.suites import suite_change
 from routegate.report.mdtext import md_cell, md_code, md_table
 from routegate.writer import dumps_json, write_text_atomic
 
@@ -54,7 +56,9 @@ class Checked:
 
 
 def load_inputs(project: Project, plan: CheckPlan) -> list[Loaded]:
-    """Every gating's inputs; every problem of every input in one ``InputError``, before any work."""
+    """Every gating's inputs; every problem of every input in one ``InputError``, before any work.
+    A policy gated because a suite changed has the suite's change stated in its ``why``
+    (old and new version and sha256: ``project.suites``)."""
     suites: dict[str, Suite] = {}
     out = []
     for g in plan.gatings:
@@ -67,6 +71,10 @@ def load_inputs(project: Project, plan: CheckPlan) -> list[Loaded]:
             [here(project, s) if s.endswith((".yaml", ".yml")) else s for s in g.entry.scenarios], [candidate]
         )
         picked = tuple(suites[name] for name in g.entry.suites)
+        suite = g.why.removeprefix(SUITE_EDITED)
+        if g.why.startswith(SUITE_EDITED) and suite in suites:
+            change = suite_change(project.root, plan.changes.merge_base, suite, suites[suite])
+            g = dataclasses.replace(g, why=SUITE_EDITED + change.describe())
         out.append(Loaded(g, baseline, candidate, picked, gates, source, tuple(scenarios)))
     return out
 
