@@ -27,7 +27,6 @@ from routegate.errors import InputError
 from routegate.project.changes import ChangeSet
 from routegate.project.config import Gated, Project
 
-
 SUITE_EDITED = "suite edited: "
 """How ``Gating.why`` begins for a policy gated because one of its suites changed."""
 
