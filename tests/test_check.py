@@ -244,6 +244,11 @@ def test_annotations_point_at_the_policy_files_own_lines(repo: Path) -> None:
     assert len(errors) == 1
     assert errors[0].startswith(f"::error file=policies/assistant.yaml,line={name_line},col=1::")
     assert "gate(s) failed" in errors[0]
+    # Math moved from the reasoning tier to the default (fast) tier: the fast tier's requests lost most.
+    fast_line = edited.index("  fast:") + 1
+    tier = [w for w in warnings if "start on tier 'fast'" in w]
+    assert tier, warnings
+    assert tier[0].startswith(f"::warning file=policies/assistant.yaml,line={fast_line},col=3::")
     quiet = check(repo, "--base", "main", "--no-annotations")
     assert "::warning" not in quiet.stdout
 
@@ -270,3 +275,17 @@ def test_a_suite_change_gates_every_policy_on_it_and_states_the_change(repo: Pat
     mtbench = next(s for s in verdict["suites"] if s["name"] == "routellm-mtbench")
     assert mtbench["version"] == "9.9.9"  # both sides replayed on the new suite
     assert mtbench["sha256"].startswith(new_sha)
+
+
+def test_worst_tier_is_the_starting_tier_whose_requests_lost_most() -> None:
+    import pyarrow as pa
+
+    from routegate.project.annotations import worst_tier
+
+    base = pa.table({"quality": [1.0, 1.0, 0.0, 1.0, None], "initial_tier": ["fast"] * 5})
+    cand = pa.table(
+        {"quality": [0.0, 1.0, 1.0, 0.0, 0.0], "initial_tier": ["fast", "fast", "reasoning", "reasoning", "fast"]}
+    )
+    # fast: rows 0, 1 (row 4 unscored at the baseline): mean -0.5; reasoning: rows 2, 3: mean 0.0.
+    assert worst_tier(base, cand) == ("fast", -0.5, 2)
+    assert worst_tier(cand, cand) is None  # nothing lost anywhere

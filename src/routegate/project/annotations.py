@@ -3,13 +3,18 @@
 GitHub reads workflow commands from a step's output (``::warning file=F,line=L,col=C::message``);
 ``routegate check`` prints these when it runs in GitHub Actions (``GITHUB_ACTIONS=true``):
 - a warning at each validation warning of a gated policy (e.g. a shadowed rule), at its line;
-- an error on a policy whose gates failed, at the line of its ``name:``, listing the failed gates.
+- an error on a policy whose gates failed, at the line of its ``name:``, listing the failed gates;
+- on a policy whose gates failed, a warning at the tier whose requests lost the most quality
+  (paired, grouped by the tier the candidate started them on), at that tier's line.
 Values are escaped as GitHub's toolkit escapes them, so a message cannot end the command early.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
 
 from routegate.errors import InputError, Problem
 from routegate.load.yamlsource import parse_yaml
@@ -52,3 +57,33 @@ def failure_annotation(policy: str, text: str, failed: Sequence[tuple[str, str]]
     more = f" (and {len(failed) - MAX_LISTED_GATES} more)" if len(failed) > MAX_LISTED_GATES else ""
     message = f"routegate check: {len(failed)} gate(s) failed: {listed}{more}"
     return annotation("error", policy, line, col, message)
+
+
+def worst_tier(base: pa.Table, cand: pa.Table) -> tuple[str, float, int] | None:
+    """The candidate's starting tier whose requests lost the most quality, paired request by request:
+    (tier, mean quality delta, scored requests), or ``None`` when no tier's requests lost any.
+    ``base`` and ``cand`` are the two runs' traces over the same requests, in the same order."""
+    delta = np.asarray(cand.column("quality").to_numpy(zero_copy_only=False), dtype=np.float64) - np.asarray(
+        base.column("quality").to_numpy(zero_copy_only=False), dtype=np.float64
+    )
+    tiers = np.asarray(cand.column("initial_tier").to_numpy(zero_copy_only=False), dtype=object)
+    worst: tuple[str, float, int] | None = None
+    for tier in sorted({t for t in tiers.tolist() if t is not None}):
+        rows = (tiers == tier) & ~np.isnan(delta)
+        n = int(rows.sum())
+        if n and (mean := float(delta[rows].mean())) < 0 and (worst is None or mean < worst[1]):
+            worst = (tier, mean, n)
+    return worst
+
+
+def tier_annotation(policy: str, text: str, tier: str, mean: float, n: int) -> str:
+    """A warning at ``tiers.<tier>`` of the policy file (``text``): its requests' quality change."""
+    try:
+        line, col = parse_yaml(text, policy).position(("tiers", tier), key=True)
+    except InputError:
+        line = col = 0
+    message = (
+        f"routegate check: the {n:,} scored requests that start on tier {tier!r} lost "
+        f"{-100 * mean:.2f} pt of quality on average (the most of any tier)"
+    )
+    return annotation("warning", policy, line, col, message)

@@ -89,7 +89,7 @@ def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int 
 
 def _annotate(checked: list[Any], loaded: list[Any]) -> None:
     """GitHub annotations on each gated policy's own lines (``project.annotations``)."""
-    from routegate.project.annotations import failure_annotation, warning_annotations
+    from routegate.project.annotations import failure_annotation, tier_annotation, warning_annotations, worst_tier
 
     for c, item in zip(checked, loaded, strict=True):
         policy = c.gating.policy
@@ -99,3 +99,6 @@ def _annotate(checked: list[Any], loaded: list[Any]) -> None:
             failed = [(g.name, g.reason) for g in c.outcome.verdict.failed]
             text = Path(c.gating.candidate).read_text(encoding="utf-8")
             click.echo(failure_annotation(policy, text, failed))
+            worst = worst_tier(c.outcome.baseline.traces, c.outcome.candidate.traces)
+            if worst is not None:
+                click.echo(tier_annotation(policy, text, *worst))
