@@ -107,14 +107,14 @@ def find_changes(base_ref: str, *, repo: Path | None = None) -> ChangeSet:
 def _find_toplevel(folder: Path) -> Path:
     if not folder.is_dir():
         raise InputError.single(str(folder), "folder not found; expected a folder inside a git repository")
-    result = _git(folder, "rev-parse", "--show-toplevel")
+    result = run_git(folder, "rev-parse", "--show-toplevel")
     if result.returncode != 0:
         raise InputError.single(str(folder), "not inside a git repository; routegate check compares git branches")
     return Path(os.fsdecode(result.stdout).strip()).resolve()
 
 
 def _resolve_commit(top: Path, ref: str) -> str | None:
-    result = _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    result = run_git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     return result.stdout.decode("ascii").strip() if result.returncode == 0 else None
 
 
@@ -133,18 +133,18 @@ def _remote_and_branch(top: Path, ref: str) -> tuple[str | None, str]:
     ``main`` -> (None, ``main``)."""
     name = ref.removeprefix("refs/heads/").removeprefix("refs/remotes/")
     first, sep, rest = name.partition("/")
-    remotes = _git(top, "remote").stdout.decode("utf-8", "replace").split()
+    remotes = run_git(top, "remote").stdout.decode("utf-8", "replace").split()
     if sep and rest and (first in remotes or first == "origin"):
         return first, rest
     return None, name
 
 
 def _is_shallow(top: Path) -> bool:
-    return _git(top, "rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
+    return run_git(top, "rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
 
 
 def _find_merge_base(top: Path, base_ref: str, base: str) -> str:
-    result = _git(top, "merge-base", base, "HEAD")
+    result = run_git(top, "merge-base", base, "HEAD")
     if result.returncode == 0:
         return result.stdout.decode("ascii").strip()
     if _is_shallow(top):
@@ -160,7 +160,7 @@ def _diff_changes(top: Path, merge_base: str) -> dict[str, Change]:
     """Tracked files that differ between ``merge_base`` and the working tree, by path."""
     # diff.autoRefreshIndex (git's default, set here over any user's setting) leaves out the files whose
     # timestamps changed but whose content did not. ``merge_base`` is a sha, never an option.
-    result = _git(
+    result = run_git(
         top, "-c", "diff.autoRefreshIndex=true", "diff", "--name-status", "-z", "-M", "--no-color", merge_base
     )
     if result.returncode != 0:
@@ -183,7 +183,7 @@ def _diff_changes(top: Path, merge_base: str) -> dict[str, Change]:
 
 def _untracked_paths(top: Path) -> list[str]:
     """Files in the working tree that git does not track and no ignore rule covers."""
-    result = _git(top, "ls-files", "--others", "--exclude-standard", "-z")
+    result = run_git(top, "ls-files", "--others", "--exclude-standard", "-z")
     if result.returncode != 0:
         raise InputError.single(str(top), f"git ls-files failed: {_stderr(result)}")
     # A nested repository is listed as its folder, with a trailing slash.
@@ -204,7 +204,8 @@ def _stderr(result: subprocess.CompletedProcess[bytes]) -> str:
     return result.stderr.decode("utf-8", "replace").strip() or f"exit code {result.returncode}"
 
 
-def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+def run_git(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``git ARGS`` in ``folder`` (no shell); git missing or hanging is an ``InputError``."""
     try:
         return subprocess.run(["git", *args], cwd=folder, capture_output=True, check=False, timeout=GIT_TIMEOUT_SECONDS)
     except FileNotFoundError:

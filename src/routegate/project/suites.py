@@ -7,7 +7,6 @@ reader knows the two sides were replayed over the new recordings (docs/ci.md).
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -16,6 +15,7 @@ from routegate.load.manifest import SUITE_FILE, SuiteManifest
 from routegate.load.schema import validate_document
 from routegate.load.suite import Suite, combined_sha256
 from routegate.load.yamlsource import parse_yaml
+from routegate.project.changes import run_git
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class SuiteChange:
 
 
 def _blob(repo: Path, commit: str, path: PurePosixPath) -> bytes | None:
-    done = subprocess.run(["git", "cat-file", "blob", f"{commit}:{path}"], cwd=repo, capture_output=True, check=False)
+    """The file at ``path`` in ``commit``, or ``None`` when it is not there."""
+    done = run_git(repo, "cat-file", "blob", f"{commit}:{path}")
     return done.stdout if done.returncode == 0 else None
 
 

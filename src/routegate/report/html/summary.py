@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from routegate.report.html.cells import (
@@ -61,63 +61,45 @@ def cards(overall: Mapping[str, Any]) -> list[dict[str, str]]:
     q, cost, err = overall["quality"], overall["cost_per_1k_usd"], overall["error_rate"]
     p95 = overall["latency_ms"]["p95"]
     breaches = overall["privacy_breaches"]
-    out = []
-    word, cls = judge_change(q["delta"], q["ci95"], higher_is_better=True)
     mde = q.get("mde80")
-    out.append(
-        {
-            "title": "Quality",
-            "baseline": show_share(q["baseline"]),
-            "candidate": show_share(q["candidate"]),
-            "delta": show_points(q["delta"]),
-            "ci": show_ci(q["ci95"], show_points),
-            "word": word,
-            "cls": cls,
-            "note": f"paired, {q.get('ci_method', '')}"
-            + (
-                f"; smallest detectable drop {format_points(stored_number(mde), signed=False)}" if is_known(mde) else ""
-            ),
-        }
+    detectable = (
+        f"; smallest detectable drop {format_points(stored_number(mde), signed=False)}" if is_known(mde) else ""
     )
-    word, cls = judge_change(cost["delta"], cost["ci95"], higher_is_better=False)
-    out.append(
-        {
-            "title": "$ per 1k",
-            "baseline": show_usd(cost["baseline"]),
-            "candidate": show_usd(cost["candidate"]),
-            "delta": f"{show_signed_usd(cost['delta'])} ({show_percent(cost.get('delta_pct'))})",
-            "ci": show_ci(cost["ci95"], show_signed_usd),
-            "word": word,
-            "cls": cls,
-            "note": f"every attempt paid, {cost.get('ci_method', '')}",
-        }
-    )
-    word, cls = judge_change(p95["delta"], p95["ci95"], higher_is_better=False)
-    out.append(
-        {
-            "title": "p95 latency",
-            "baseline": show_ms(p95["baseline"]),
-            "candidate": show_ms(p95["candidate"]),
-            "delta": show_signed_ms(p95["delta"]),
-            "ci": show_ci(p95["ci95"], show_signed_ms),
-            "word": word,
-            "cls": cls,
-            "note": f"all requests, {p95.get('ci_method', '')}",
-        }
-    )
-    word, cls = judge_change(err["delta"], err["ci95"], higher_is_better=False)
-    out.append(
-        {
-            "title": "Errors",
-            "baseline": show_share(err["baseline"], 2),
-            "candidate": show_share(err["candidate"], 2),
-            "delta": show_points(err["delta"]),
-            "ci": show_ci(err["ci95"], show_points),
-            "word": word,
-            "cls": cls,
-            "note": "requests with no answer after every fallback",
-        }
-    )
+    out = [
+        _card(
+            "Quality",
+            q,
+            show_share,
+            show_points(q["delta"]),
+            show_points,
+            f"paired, {q.get('ci_method', '')}{detectable}",
+            higher_is_better=True,
+        ),
+        _card(
+            "$ per 1k",
+            cost,
+            show_usd,
+            f"{show_signed_usd(cost['delta'])} ({show_percent(cost.get('delta_pct'))})",
+            show_signed_usd,
+            f"every attempt paid, {cost.get('ci_method', '')}",
+        ),
+        _card(
+            "p95 latency",
+            p95,
+            show_ms,
+            show_signed_ms(p95["delta"]),
+            show_signed_ms,
+            f"all requests, {p95.get('ci_method', '')}",
+        ),
+        _card(
+            "Errors",
+            err,
+            lambda x: show_share(x, 2),
+            show_points(err["delta"]),
+            show_points,
+            "requests with no answer after every fallback",
+        ),
+    ]
     b, c = int(breaches.get("baseline") or 0), int(breaches.get("candidate") or 0)
     out.append(
         {
@@ -132,3 +114,27 @@ def cards(overall: Mapping[str, Any]) -> list[dict[str, str]]:
         }
     )
     return out
+
+
+def _card(
+    title: str,
+    block: Mapping[str, Any],
+    show: Callable[[Any], str],
+    delta: str,
+    show_delta: Callable[[Any], str],
+    note: str,
+    *,
+    higher_is_better: bool = False,
+) -> dict[str, Any]:
+    """One card of a paired figure: both values (``show``), the delta and its CI (``show_delta``), the pill."""
+    word, cls = judge_change(block["delta"], block["ci95"], higher_is_better=higher_is_better)
+    return {
+        "title": title,
+        "baseline": show(block["baseline"]),
+        "candidate": show(block["candidate"]),
+        "delta": delta,
+        "ci": show_ci(block["ci95"], show_delta),
+        "word": word,
+        "cls": cls,
+        "note": note,
+    }
