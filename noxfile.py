@@ -42,27 +42,6 @@ def lint(session: nox.Session) -> None:
     session.run("zizmor", "--offline", ".github/workflows")
 
 
-# What `nox -s demo` gates for the RouteLLM pair.
-# Not eval_suites/alpacaeval: it records none of the Mixtral answers the bundled policies route most requests to
-# (1,532 missing (model, example) pairs), so the gate would stop with exit 2, or, with `--on-missing skip`, fail
-# its error-rate gate on calls that were never recorded. Add it with `-- --suite eval_suites/alpacaeval` for a
-# policy whose models it covers (docs/bundled-suites.md lists them).
-GATE_DEFAULTS = [
-    "--baseline",
-    "policies/baseline.yaml",
-    "--candidate",
-    "policies/candidate.yaml",
-    "--suite",
-    "eval_suites/routellm-mmlu",
-    "--suite",
-    "eval_suites/routellm-gsm8k",
-    "--suite",
-    "eval_suites/routellm-mtbench",
-    "--out",
-    "reports/gate",
-]
-
-
 PR_SUMMARY = Path("reports/gate/pr-summary.md")
 
 
@@ -130,26 +109,37 @@ def live(session: nox.Session) -> None:
     session.run("pytest", "tests/test_live_llama.py", "-p", "no:cacheprovider", env={"ROUTEGATE_LIVE_GGUF": str(gguf)})
 
 
+# The example pull request `nox -s demo` opens: two production policies edited at once (docs/changes/).
+DEMO_CHANGES = ("docs/changes/assistant-skip-cascade.patch", "docs/changes/support-brainstorming-to-fast.patch")
+
+
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The README's first command: validate everything bundled, then gate the bundled candidates.
+    """The README's first command: validate the project, then run the PR check on an example pull request.
 
-    Two gates, because the bundled suites come in two model line-ups: the RouteLLM suites
-    (GPT-4 Turbo, Mixtral hosted and self-hosted) and AlpacaEval (ten chat models).
-    Reports land in reports/gate/ and reports/alpacaeval/.
+    The pull request is made in a scratch git repository (a copy of routegate.yaml, policies/ and
+    eval_suites/ committed as ``main``, then a branch with DEMO_CHANGES applied), so your clone is
+    never touched and no git history is needed. `routegate check --base main` gates the two edited
+    policies (the assistant over the RouteLLM suites, the support bot over AlpacaEval) against their
+    versions on main; the reports land in reports/check/ (comment.md is what the PR would show).
     """
+    import shutil
+
     session.install("-e", ".")
-    session.run("routegate", "validate", "policies", "eval_suites")
-    session.run("routegate", "gate", *GATE_DEFAULTS)
-    session.run(
-        "routegate",
-        "gate",
-        "--baseline",
-        "policies/alpacaeval/baseline.yaml",
-        "--candidate",
-        "policies/alpacaeval/candidate.yaml",
-        "--suite",
-        "eval_suites/alpacaeval",
-        "--out",
-        "reports/alpacaeval",
-    )
+    session.run("routegate", "validate", "routegate.yaml", "policies", "eval_suites")
+    repo = Path(session.create_tmp()) / "demo-repo"
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir()
+    shutil.copy("routegate.yaml", repo)
+    for folder in ("policies", "eval_suites"):
+        shutil.copytree(folder, repo / folder)
+    git = ["git", "-C", str(repo), "-c", "user.name=routegate demo", "-c", "user.email=demo@example.com"]
+    session.run(*git, "init", "--quiet", "--initial-branch", "main", external=True)
+    session.run(*git, "add", ".", external=True)
+    session.run(*git, "commit", "--quiet", "-m", "main: the production policies", external=True)
+    session.run(*git, "checkout", "--quiet", "-b", "demo-pr", external=True)
+    session.run(*git, "apply", *(str(Path(p).resolve()) for p in DEMO_CHANGES), external=True)
+    session.run(*git, "commit", "--quiet", "-am", "skip the cascade; brainstorming to the fast tier", external=True)
+    out = Path("reports/check").resolve()
+    with session.chdir(repo):
+        session.run("routegate", "check", "--base", "main", "--out", str(out))

@@ -1,8 +1,8 @@
 """Benchmark: `routegate check` on a copy of this repository with one production policy changed.
 
 Usage: python benchmarks/bench_check.py [--repeat 5]
-The repository's committed files are cloned into a temporary folder (`git clone`, no network), one
-policy is edited there (policies/candidate.yaml: a cheaper math rule, as a pull request would), and
+The repository's committed files are cloned into a temporary folder (`git clone`, no network), the
+example pull request docs/changes/assistant-cheaper-math.patch is applied there (`git apply`), and
 `routegate check --base HEAD` is timed in fresh processes (wall time from os.wait4). Target: under 5 s
 on 2 cores (docs/performance.md).
 """
@@ -30,8 +30,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
-        policy = repo / "policies" / "candidate.yaml"
-        policy.write_text(policy.read_text().replace("tier: reasoning", "tier: fast", 1))
+        subprocess.run(
+            ["git", "apply", str(ROOT / "docs" / "changes" / "assistant-cheaper-math.patch")], cwd=repo, check=True
+        )
         times = []
         for _ in range(args.repeat):
             start = time.perf_counter()

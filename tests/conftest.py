@@ -6,10 +6,13 @@ or use the fixtures below. Every helper returns the path it wrote.
 
 from __future__ import annotations
 
+import atexit
 import copy
+import functools
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,27 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHANGES = ROOT / "docs" / "changes"
+"""The example pull requests (docs/changes/README.md): patches of the production policies in policies/."""
+
+
+@functools.cache
+def changed_policy(change: str) -> Path:
+    """The production policy that ``docs/changes/<change>.patch`` edits, with the patch applied.
+
+    The patch is applied with ``git apply`` to a copy of ``policies/`` (so the catalog sits beside
+    the changed file, as in the repository) in a temporary folder removed when the tests end.
+    """
+    patch = CHANGES / f"{change}.patch"
+    (target,) = [line[len("+++ b/") :] for line in patch.read_text().splitlines() if line.startswith("+++ b/")]
+    folder = Path(tempfile.mkdtemp(prefix=f"routegate-{change}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    shutil.copytree(ROOT / "policies", folder / "policies")
+    subprocess.run(["git", "apply", str(patch)], cwd=folder, check=True, capture_output=True)
+    return folder / target
+
 
 CATALOG: dict[str, Any] = {
     "version": "2024-06-01",

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CHANGES, changed_policy
+
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ("routellm-gsm8k", "routellm-mtbench")
 PROJECT = """\
@@ -54,8 +56,8 @@ def repo(tmp_path: Path) -> Path:
     r = tmp_path / "repo"
     (r / "policies").mkdir(parents=True)
     shutil.copy(ROOT / "policies" / "models.yaml", r / "policies" / "models.yaml")
-    shutil.copy(ROOT / "policies" / "baseline.yaml", r / "policies" / "assistant.yaml")
-    shutil.copy(ROOT / "policies" / "candidate.yaml", r / "policies" / "support.yaml")
+    shutil.copy(ROOT / "policies" / "assistant.yaml", r / "policies" / "assistant.yaml")
+    shutil.copy(changed_policy("assistant-skip-cascade"), r / "policies" / "support.yaml")
     for name in SUITES:
         shutil.copytree(ROOT / "eval_suites" / name, r / "eval_suites" / name)
     (r / "routegate.yaml").write_text(PROJECT)
@@ -65,6 +67,11 @@ def repo(tmp_path: Path) -> Path:
     git(r, "commit", "-q", "-m", "main")
     git(r, "checkout", "-q", "-b", "pr")
     return r
+
+
+def apply_change(repo: Path, change: str) -> None:
+    """Apply ``docs/changes/<change>.patch`` to the repository's work tree, as the pull request would."""
+    git(repo, "apply", str(CHANGES / f"{change}.patch"))
 
 
 def commit(repo: Path, message: str) -> None:
@@ -84,7 +91,7 @@ def gated(repo: Path) -> dict[str, object]:
 
 
 def test_a_policy_edited_into_a_failing_one_fails_against_its_own_base_version(repo: Path) -> None:
-    shutil.copy(ROOT / "policies" / "examples" / "fails-quality.yaml", repo / "policies" / "assistant.yaml")
+    apply_change(repo, "assistant-cheaper-math")
     commit(repo, "cheaper math")
     done = check(repo, "--base", "main")
     assert done.returncode == 1, done.stdout + done.stderr
@@ -97,8 +104,8 @@ def test_a_policy_edited_into_a_failing_one_fails_against_its_own_base_version(r
     assert not item["passed"]
     assert "quality" in item["failed"]
     verdict = json.loads((repo / "reports" / "check" / "policies__assistant" / "verdict.json").read_text())
-    assert verdict["baseline"]["policy"]["name"] == "baseline"  # the base branch's file
-    assert verdict["candidate"]["policy"]["name"] == "cheaper-math"
+    assert verdict["baseline"]["policy"]["version"] == "3.2.0"  # the base branch's file
+    assert verdict["candidate"]["policy"]["version"] == "3.3.0"
     summary = (repo / "reports" / "check" / "check.md").read_text()
     assert "FAILED" in summary
     assert "policies/assistant.yaml" in summary
@@ -147,8 +154,8 @@ def test_a_change_to_docs_only_gates_nothing_and_exits_0_quickly(repo: Path) -> 
 
 def test_editing_a_policy_and_its_usual_baseline_together_gates_each_against_the_base_branch(repo: Path) -> None:
     """A PR that edits both files cannot hide a change: each is gated against its own version on main."""
-    shutil.copy(ROOT / "policies" / "examples" / "fails-quality.yaml", repo / "policies" / "support.yaml")
-    shutil.copy(ROOT / "policies" / "examples" / "fails-quality.yaml", repo / "policies" / "assistant.yaml")
+    shutil.copy(changed_policy("assistant-cheaper-math"), repo / "policies" / "support.yaml")
+    apply_change(repo, "assistant-cheaper-math")
     commit(repo, "both")
     done = check(repo, "--base", "main")
     assert done.returncode == 1
@@ -160,7 +167,7 @@ def test_editing_a_policy_and_its_usual_baseline_together_gates_each_against_the
 
 
 def test_uncommitted_edits_are_gated_too(repo: Path) -> None:
-    shutil.copy(ROOT / "policies" / "examples" / "fails-quality.yaml", repo / "policies" / "support.yaml")
+    shutil.copy(changed_policy("assistant-cheaper-math"), repo / "policies" / "support.yaml")
     done = check(repo, "--base", "main")
     assert done.returncode == 1
     assert list(gated(repo)) == ["policies/support.yaml"]
@@ -169,8 +176,8 @@ def test_uncommitted_edits_are_gated_too(repo: Path) -> None:
 def test_a_new_policy_is_gated_against_its_reference_or_the_absolute_gates_only(repo: Path) -> None:
     (repo / "policies" / "new").mkdir()
     (repo / "policies" / "experiments").mkdir()
-    shutil.copy(ROOT / "policies" / "candidate.yaml", repo / "policies" / "new" / "batch.yaml")
-    shutil.copy(ROOT / "policies" / "candidate.yaml", repo / "policies" / "experiments" / "trial.yaml")
+    shutil.copy(changed_policy("assistant-skip-cascade"), repo / "policies" / "new" / "batch.yaml")
+    shutil.copy(changed_policy("assistant-skip-cascade"), repo / "policies" / "experiments" / "trial.yaml")
     commit(repo, "two new policies")
     done = check(repo, "--base", "main")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -227,7 +234,7 @@ def test_bad_input_exits_2_with_a_located_message_and_no_reports(repo: Path) -> 
 
 def test_annotations_point_at_the_policy_files_own_lines(repo: Path) -> None:
     """A shadowed rule gets a warning at its line; a failing policy an error at its ``name:`` line."""
-    lines = (ROOT / "policies" / "examples" / "fails-quality.yaml").read_text().splitlines()
+    lines = changed_policy("assistant-cheaper-math").read_text().splitlines()
     after = lines.index("    tier: private", lines.index("rules:")) + 1  # the end of the first rule (PII)
     shadowed = ["  - name: shadowed-copy", "    when: {pii: true}", "    tier: fast"]  # the same condition
     edited = [*lines[:after], *shadowed, *lines[after:]]
@@ -249,6 +256,11 @@ def test_annotations_point_at_the_policy_files_own_lines(repo: Path) -> None:
     tier = [w for w in warnings if "start on tier 'fast'" in w]
     assert tier, warnings
     assert tier[0].startswith(f"::warning file=policies/assistant.yaml,line={fast_line},col=3::")
+    # ... and by rule: math now matches no rule, so the default tier's requests lost most.
+    default_line = next(i for i, x in enumerate(edited) if x.startswith("default_tier:")) + 1
+    rule = [w for w in warnings if "routed by the default tier ('fast', no rule matched)" in w]
+    assert len(rule) == 1, warnings
+    assert rule[0].startswith(f"::warning file=policies/assistant.yaml,line={default_line},col=1::")
     quiet = check(repo, "--base", "main", "--no-annotations")
     assert "::warning" not in quiet.stdout
 
@@ -289,3 +301,24 @@ def test_worst_tier_is_the_starting_tier_whose_requests_lost_most() -> None:
     # fast: rows 0, 1 (row 4 unscored at the baseline): mean -0.5; reasoning: rows 2, 3: mean 0.0.
     assert worst_tier(base, cand) == ("fast", -0.5, 2)
     assert worst_tier(cand, cand) is None  # nothing lost anywhere
+
+
+def test_a_condition_value_no_gated_request_carries_is_annotated_at_the_value(repo: Path) -> None:
+    """``task_type: [coding]`` (the suites say ``code``): a rule that never fires, a warning at the value."""
+    path = repo / "policies" / "assistant.yaml"
+    text = path.read_text()
+    old = "    when: {task_type: [math, code, reasoning]}\n"
+    assert old in text
+    path.write_text(text.replace(old, "    when: {task_type: [math, coding, reasoning]}\n"))
+    commit(repo, "typo")
+    done = check(repo, "--base", "main", "--annotations")
+    assert done.returncode in (0, 1), done.stderr
+    lines = path.read_text().splitlines()
+    line = lines.index("    when: {task_type: [math, coding, reasoning]}") + 1
+    col = lines[line - 1].index("coding") + 1
+    found = [w for w in done.stdout.splitlines() if w.startswith("::warning ") and "'coding'" in w]
+    assert len(found) == 1, done.stdout
+    assert found[0].startswith(f"::warning file=policies/assistant.yaml,line={line},col={col}::")
+    assert "rule 'hard-tasks-to-reasoning': task_type value 'coding' matches no request" in found[0]
+    assert "did you mean 'code'" in found[0]
+    assert not [w for w in done.stdout.splitlines() if "'math' matches" in w or "'reasoning' matches" in w]

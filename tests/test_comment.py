@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import changed_policy
 from routegate.gates.outcome import GateOutcome
 from routegate.gates.spec import GatesSpec
 from routegate.load.policy import load_policy
@@ -36,12 +37,12 @@ SEPARATOR = re.compile(r"^\|(---\|)+$")
 
 @pytest.fixture(scope="module")
 def outcomes() -> dict[str, GateOutcome]:
-    """``failing`` and ``passing``: the bundled baseline against fails-quality.yaml and candidate.yaml."""
+    """``failing`` and ``passing``: the production assistant against two of its example changes."""
     suite = load_suite(ROOT / SUITE)
-    baseline = load_policy(str(ROOT / "policies" / "baseline.yaml"))
+    baseline = load_policy(str(ROOT / "policies" / "assistant.yaml"))
     return {
-        kind: gate_policies(baseline, load_policy(str(ROOT / "policies" / path)), [suite], GatesSpec())
-        for kind, path in (("failing", "examples/fails-quality.yaml"), ("passing", "candidate.yaml"))
+        kind: gate_policies(baseline, load_policy(str(changed_policy(change))), [suite], GatesSpec())
+        for kind, change in (("failing", "assistant-cheaper-math"), ("passing", "assistant-skip-cascade"))
     }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from conftest import changed_policy
 from routegate.gates.spec import GatesSpec
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
@@ -26,8 +27,8 @@ def test_gate_over_deferred_columns_equals_gate_over_whole_tables(tmp_path: Path
     lazy, eager = load_suite(folder), load_suite(folder, defer=False)
     assert set(lazy.deferred) == {"messages", "response"}
     assert not eager.deferred
-    baseline = load_policy(str(ROOT / "policies" / "alpacaeval" / "baseline.yaml"))
-    candidate = load_policy(str(ROOT / "policies" / "alpacaeval" / "candidate.yaml"))
+    baseline = load_policy(str(ROOT / "policies" / "support.yaml"))
+    candidate = load_policy(str(changed_policy("support-brainstorming-to-fast")))
     verdicts = [
         verdict_json(gate_policies(baseline, candidate, [suite], GatesSpec()), GatesSpec()) for suite in (lazy, eager)
     ]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import changed_policy
 from routegate.faults.scenario import PriceShock, Scenario
 from routegate.gates.resilience import resilience_gates
 from routegate.gates.spec import GatesSpec, ResilienceGates
@@ -19,9 +20,9 @@ from routegate.pipeline import RunOptions, drill_policy, drill_scenario, gate_po
 from routegate.report.verdict import verdict_json
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "policies" / "baseline.yaml"
-SINGLE = ROOT / "policies" / "examples" / "single-provider-tiers.yaml"
-CASCADE = ROOT / "policies" / "examples" / "cascade-collapses-under-rate-limits.yaml"
+BASELINE = ROOT / "policies" / "assistant.yaml"
+SINGLE = changed_policy("assistant-single-provider-tiers")
+CASCADE = changed_policy("assistant-cascade-without-rate-limit-fallback")
 
 
 @pytest.fixture(scope="module")

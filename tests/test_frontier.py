@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 )
 def test_points_equal_replaying_each_single_model_policy(suites: list[str]) -> None:
     loaded = [load_suite(ROOT / "eval_suites" / s) for s in suites]
-    template = load_policy(str(ROOT / "policies/baseline.yaml"))
+    template = load_policy(str(ROOT / "policies/assistant.yaml"))
     points = single_model_points(loaded, template, seed=1)
     assert points, "no fully recorded model"
     for point in points:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from conftest import changed_policy
 from routegate.errors import InputError
 from routegate.gates.spec import GatesSpec, load_gates
 from routegate.load.policy import load_policy
@@ -49,9 +50,9 @@ def test_gating_a_policy_against_itself_passes_with_every_delta_zero(tmp_path: P
     result = routegate(
         "gate",
         "--baseline",
-        str(ROOT / "policies/baseline.yaml"),
+        str(ROOT / "policies/assistant.yaml"),
         "--candidate",
-        str(ROOT / "policies/baseline.yaml"),
+        str(ROOT / "policies/assistant.yaml"),
         *suite_args(),
         "--out",
         str(out),
@@ -74,13 +75,13 @@ def test_gating_a_policy_against_itself_passes_with_every_delta_zero(tmp_path: P
 
 @pytest.mark.slow
 def test_candidate_passes_examples_fail_and_exit_codes_say_so(tmp_path: Path) -> None:
-    base = str(ROOT / "policies/baseline.yaml")
+    base = str(ROOT / "policies/assistant.yaml")
     ok = routegate(
         "gate",
         "--baseline",
         base,
         "--candidate",
-        str(ROOT / "policies/candidate.yaml"),
+        str(changed_policy("assistant-skip-cascade")),
         *suite_args(),
         "--out",
         str(tmp_path / "a"),
@@ -91,7 +92,7 @@ def test_candidate_passes_examples_fail_and_exit_codes_say_so(tmp_path: Path) ->
         "--baseline",
         base,
         "--candidate",
-        str(ROOT / "policies/examples/fails-quality.yaml"),
+        str(changed_policy("assistant-cheaper-math")),
         *suite_args(),
         "--out",
         str(tmp_path / "b"),
@@ -106,7 +107,7 @@ def test_candidate_passes_examples_fail_and_exit_codes_say_so(tmp_path: Path) ->
         "--baseline",
         base,
         "--candidate",
-        str(ROOT / "policies/examples/fails-cost.yaml"),
+        str(changed_policy("assistant-gpt4-canary")),
         *suite_args(),
         "--out",
         str(tmp_path / "c"),
@@ -132,9 +133,9 @@ def test_candidate_passes_examples_fail_and_exit_codes_say_so(tmp_path: Path) ->
 def test_same_inputs_give_byte_identical_verdict_files(tmp_path: Path) -> None:
     args = [
         "--baseline",
-        str(ROOT / "policies/baseline.yaml"),
+        str(ROOT / "policies/assistant.yaml"),
         "--candidate",
-        str(ROOT / "policies/examples/fails-quality.yaml"),
+        str(changed_policy("assistant-cheaper-math")),
         *suite_args(),
     ]
     files = ("verdict.json", "summary.md", "junit.xml", "report.html")

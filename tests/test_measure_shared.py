@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from conftest import changed_policy
 from routegate import pipeline
 from routegate.arrow.groups import group_rows, slice_groups
 from routegate.gates.evaluate import evaluate_gates
@@ -34,6 +35,7 @@ from routegate.stats.summary import suite_groups, suite_slices
 from routegate.writer import dumps_json
 
 TIERS = ("fast", "balanced", "reasoning")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -142,8 +144,8 @@ def test_a_gates_two_runs_give_the_figures_of_two_separate_runs() -> None:
     """A gate replays both policies over the same loaded suites on two threads and reads each run's
     columns for its summary and for the comparison: the summaries, the comparison and the verdict are
     those of two runs over separately loaded suites, compared and gated afterwards."""
-    base = load_policy(str(ROOT / "policies" / "baseline.yaml"))
-    cand = load_policy(str(ROOT / "policies" / "candidate.yaml"))
+    base = load_policy(str(ROOT / "policies" / "assistant.yaml"))
+    cand = load_policy(str(changed_policy("assistant-skip-cascade")))
 
     def fresh() -> list[Suite]:
         return [load_suite(ROOT / "eval_suites" / "routellm-mtbench")]
@@ -168,7 +170,7 @@ def test_tier_codes_from_the_replay_match_the_final_tier_names() -> None:
     """``Columns.tier`` remaps a run's replay codes exactly as it would match the ``final_tier`` strings,
     for any tier list (a comparison asks with the union of both runs' tiers, in another order)."""
     suites = [load_suite(ROOT / "eval_suites" / "routellm-mtbench")]
-    run = pipeline.run_policy(load_policy(str(ROOT / "policies" / "baseline.yaml")), suites)
+    run = pipeline.run_policy(load_policy(str(ROOT / "policies" / "assistant.yaml")), suites)
     from_names = Columns(run.traces)
     for tiers in [("fast", "balanced", "reasoning"), ("reasoning", "private", "fast"), ("balanced",), ("x",)]:
         assert np.array_equal(run.columns.tier(tiers), from_names.tier(tiers)), tiers
@@ -184,7 +186,7 @@ def test_groups_from_each_suites_own_equal_the_groups_of_the_joined_traces(names
     grouping the run's concatenated traces finds, including a slice one suite lacks (``(none)``)."""
     suites = [load_suite(ROOT / "eval_suites" / name) for name in names]
     run = pipeline.run_policy(
-        load_policy(str(ROOT / "policies" / "baseline.yaml")), suites, pipeline.RunOptions(on_missing="skip")
+        load_policy(str(ROOT / "policies" / "assistant.yaml")), suites, pipeline.RunOptions(on_missing="skip")
     )
     expected = slice_groups(run.traces, suite_slices(suites))
     found = suite_groups(suites)
@@ -206,8 +208,8 @@ def test_a_gate_splits_its_comparison_without_changing_it() -> None:
     from routegate.stats.frontier import single_model_points
 
     suites = [load_suite(ROOT / "eval_suites" / name) for name in ("routellm-mtbench", "routellm-gsm8k")]
-    base = load_policy(str(ROOT / "policies" / "baseline.yaml"))
-    cand = load_policy(str(ROOT / "policies" / "candidate.yaml"))
+    base = load_policy(str(ROOT / "policies" / "assistant.yaml"))
+    cand = load_policy(str(changed_policy("assistant-skip-cascade")))
     outcome = gate_policies(base, cand, suites, GatesSpec())
     alone = compare_runs(outcome.baseline, outcome.candidate)
     assert alone.examples is None

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from conftest import changed_policy
 from routegate.engine.plan import traffic_draw
 from routegate.gates.spec import GatesSpec
 from routegate.importers.alpacaeval import LINEUP
@@ -137,7 +138,7 @@ def test_hull_and_aiq_by_hand() -> None:
 def test_random_apgr_sd_matches_simulation(suites: dict[str, Suite]) -> None:
     """The analytic spread of a random router's APGR matches 200 seeds of the real traffic hash."""
     suite = suites["routellm-gsm8k"]
-    outcomes = model_outcomes(suite, load_policy_at(POLICIES / "baseline.yaml").catalog)
+    outcomes = model_outcomes(suite, load_policy_at(POLICIES / "assistant.yaml").catalog)
     qs, qw = outcomes.quality[outcomes.models.index(STRONG)], outcomes.quality[outcomes.models.index(WEAK)]
     ids = suite.examples.column("id")
     values = np.array(
@@ -180,7 +181,7 @@ def test_columnar_random_router_equals_the_engine(
     shutil.copy(POLICIES / "models.yaml", tmp_path / "models.yaml")
     seed = 777
     draws = traffic_draw(suite.examples.column("id"), seed)
-    outcomes = model_outcomes(suite, load_policy_at(POLICIES / "baseline.yaml").catalog)
+    outcomes = model_outcomes(suite, load_policy_at(POLICIES / "assistant.yaml").catalog)
     qs, qw = outcomes.quality[outcomes.models.index(STRONG)], outcomes.quality[outcomes.models.index(WEAK)]
     curve = random_curve(qw, qs, draws)
     for share in shares:
@@ -203,7 +204,7 @@ def test_columnar_random_router_equals_the_engine(
 
 
 def test_baseline_policy_beats_random_at_its_share(suites: dict[str, Suite]) -> None:
-    summary = run_policy(load_policy_at(POLICIES / "baseline.yaml"), [suites["routellm-mmlu"]], RunOptions()).summary
+    summary = run_policy(load_policy_at(POLICIES / "assistant.yaml"), [suites["routellm-mmlu"]], RunOptions()).summary
     policy = literature_of(summary)["routellm-mmlu"]["policy"]
     assert 0 < policy["strong_call_share"] < 1
     # Routing hard subjects to GPT-4 recovers more of the gap than a random split of the same size.
@@ -228,7 +229,7 @@ def test_q_strong_and_weak_equal_single_model_runs(suites: dict[str, Suite], sin
 
 @pytest.mark.parametrize(
     ("policy", "names"),
-    [("baseline.yaml", ROUTELLM), ("alpacaeval/baseline.yaml", ("alpacaeval",))],
+    [("assistant.yaml", ROUTELLM), ("support.yaml", ("alpacaeval",))],
     ids=["two-model", "multi-model"],
 )
 def test_literature_from_the_summary_is_literature_from_the_traces(
@@ -362,10 +363,11 @@ def test_alpacaeval_single_model_runs_match_leaderboard(tmp_path: Path, generato
 def test_alpacaeval_hull_and_policies(suites: dict[str, Suite]) -> None:
     suite = suites["alpacaeval"]
     results = {
-        side: literature_of(run_policy(load_policy_at(POLICIES / "alpacaeval" / f"{side}.yaml"), [suite]).summary)[
-            "alpacaeval"
-        ]
-        for side in ("baseline", "candidate")
+        side: literature_of(run_policy(load_policy_at(path), [suite]).summary)["alpacaeval"]
+        for side, path in (
+            ("baseline", POLICIES / "support.yaml"),
+            ("candidate", changed_policy("support-brainstorming-to-fast")),
+        )
     }
     block = results["baseline"]
     costs = np.array([p["cost_per_1k_usd"] for p in block["points"]])
@@ -442,8 +444,8 @@ def test_numeric_scorer_agrees_with_routellm_labels(
 def test_verdict_json_carries_both_literature_blocks(suites: dict[str, Suite]) -> None:
     gates = GatesSpec()
     outcome = gate_policies(
-        load_policy_at(POLICIES / "baseline.yaml"),
-        load_policy_at(POLICIES / "candidate.yaml"),
+        load_policy_at(POLICIES / "assistant.yaml"),
+        load_policy_at(changed_policy("assistant-skip-cascade")),
         [suites["routellm-gsm8k"]],
         gates,
     )

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from conftest import changed_policy
 from routegate.engine.run import replay_suite
 from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.catalog import Catalog
@@ -79,11 +80,13 @@ def _runs(folder: Path, suite: Suite) -> list[tuple[Suite, pa.Table]]:
 def test_warm_literature_equals_cold(where: str, synthetic: Path) -> None:
     """The second run's block (suite parts from the memo) equals a block computed from scratch."""
     folder = synthetic if where == "synthetic" else ROOT / "eval_suites" / where
-    policy_folder = synthetic if where == "synthetic" else ROOT / "policies"
-    names = ("policy.yaml", "candidate.yaml") if where == "synthetic" else ("baseline.yaml", "candidate.yaml")
-    catalog = load_policy(str(policy_folder / names[0])).catalog
+    if where == "synthetic":
+        paths = (synthetic / "policy.yaml", synthetic / "candidate.yaml")
+    else:
+        paths = (ROOT / "policies" / "assistant.yaml", changed_policy("assistant-skip-cascade"))
+    catalog = load_policy(str(paths[0])).catalog
     shared = _fresh(folder)
-    traces = [replay_suite(load_policy(str(policy_folder / n)), shared).traces for n in names]
+    traces = [replay_suite(load_policy(str(p)), shared).traces for p in paths]
     warm = [literature([(shared, t)], catalog, seed=5) for t in traces]
     cold = [literature([(_fresh(folder), t)], catalog, seed=5) for t in traces]
     assert warm == cold

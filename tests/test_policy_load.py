@@ -366,7 +366,7 @@ def test_explain_and_validate_accept_git_refs(history: Path) -> None:
         ("git:HEAD~9:policies/p.yaml", "git:HEAD~9:policies/p.yaml:0:0: -: unknown git ref 'HEAD~9'"),
         (
             "git:policies/p.yaml",
-            "git:policies/p.yaml:0:0: -: expected git:REF:path, e.g. git:origin/main:policies/baseline.yaml",
+            "git:policies/p.yaml:0:0: -: expected git:REF:path, e.g. git:origin/main:policies/assistant.yaml",
         ),
     ],
 )

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import example_row, recording_row, run_cli, write_project, write_suite
+from conftest import changed_policy, example_row, recording_row, run_cli, write_project, write_suite
 from routegate.engine.detection import detect_examples
 from routegate.faults.resolve import parse_scenario_args, resolve_scenarios
 from routegate.gates.privacy import privacy_gate
@@ -20,6 +20,9 @@ from routegate.pipeline import RunOptions, drill_scenario, run_policy
 from routegate.stats.resilience import provider_calls
 
 ROOT = Path(__file__).resolve().parents[1]
+PASSING = ROOT / "policies" / "private-data.yaml"
+# The production private-data policy with its PII tier falling back to an external model.
+LEAKY = changed_policy("private-data-external-fallback")
 
 
 def _project(tmp_path: Path) -> Path:
@@ -134,9 +137,9 @@ def test_privacy_policies_pass_in_normal_operation(tmp_path: Path) -> None:
     out = run_cli(
         "gate",
         "--baseline",
-        "policies/privacy/passing.yaml",
+        str(PASSING),
         "--candidate",
-        "policies/privacy/leaks-during-outage.yaml",
+        str(LEAKY),
         "--suite",
         "eval_suites/privacy",
         "--out",
@@ -144,8 +147,8 @@ def test_privacy_policies_pass_in_normal_operation(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert out.code == 0, out.stdout + out.stderr
-    for name in ("passing.yaml", "leaks-during-outage.yaml"):
-        policy = load_policy(str(ROOT / "policies" / "privacy" / name))
+    for path in (PASSING, LEAKY):
+        policy = load_policy(str(path))
         result = run_policy(policy, [load_suite(ROOT / "eval_suites" / "privacy")])
         assert privacy_gate(result).passed
         assert result.traces.column("pii").to_pylist().count(True) >= 161  # every planted request is PII
@@ -154,22 +157,20 @@ def test_privacy_policies_pass_in_normal_operation(tmp_path: Path) -> None:
 def test_the_leaky_policy_breaches_only_when_the_private_provider_is_down() -> None:
     suite = load_suite(ROOT / "eval_suites" / "privacy")
     results = {}
-    for name in ("passing.yaml", "leaks-during-outage.yaml"):
-        policy = load_policy(str(ROOT / "policies" / "privacy" / name))
+    for name, path in (("passing", PASSING), ("leaky", LEAKY)):
+        policy = load_policy(str(path))
         no_fault = run_policy(policy, [suite])
         assert privacy_gate(no_fault).passed
         calls = provider_calls(no_fault.runs, policy.catalog)
         scenarios = resolve_scenarios(parse_scenario_args(["selfhosted-down"], [policy]), [policy], calls, [suite])
         detected = [r.suite for r in no_fault.runs]  # the suites with pii decided by detection
         results[name] = privacy_gate(drill_scenario(policy, detected, scenarios[0], RunOptions(), no_fault))
-    assert results["passing.yaml"].passed
-    leak = results["leaks-during-outage.yaml"]
+    assert results["passing"].passed
+    leak = results["leaky"]
     assert not leak.passed
     pii_on_prem = int(
         np.count_nonzero(
-            run_policy(load_policy(str(ROOT / "policies/privacy/leaks-during-outage.yaml")), [suite])
-            .traces.column("initial_tier")
-            .to_numpy(zero_copy_only=False)
+            run_policy(load_policy(str(LEAKY)), [suite]).traces.column("initial_tier").to_numpy(zero_copy_only=False)
             == "onprem"
         )
     )
@@ -186,9 +187,9 @@ def test_gate_and_drill_fail_the_leaky_policy_under_the_outage(tmp_path: Path) -
     gate = run_cli(
         "gate",
         "--baseline",
-        "policies/privacy/passing.yaml",
+        str(PASSING),
         "--candidate",
-        "policies/privacy/leaks-during-outage.yaml",
+        str(LEAKY),
         "--suite",
         "eval_suites/privacy",
         "--scenario",
@@ -202,11 +203,11 @@ def test_gate_and_drill_fail_the_leaky_policy_under_the_outage(tmp_path: Path) -
     failed = {g["name"] for g in verdict["gates"] if not g["passed"]}
     assert "resilience.privacy[selfhosted-down]" in failed
     assert "privacy" not in failed  # no breach without the outage
-    for name, code in (("passing.yaml", 0), ("leaks-during-outage.yaml", 1)):
+    for name, path, code in (("passing", PASSING, 0), ("leaky", LEAKY, 1)):
         drill = run_cli(
             "drill",
             "--policy",
-            f"policies/privacy/{name}",
+            str(path),
             "--suite",
             "eval_suites/privacy",
             "--scenario",

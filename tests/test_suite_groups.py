@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(
     ("policy", "suites"),
     [
-        ("policies/baseline.yaml", ["routellm-gsm8k", "routellm-mtbench"]),  # several suites
-        ("policies/privacy/passing.yaml", ["privacy"]),  # unknown pii labels: detection fills the pii slice
+        ("policies/assistant.yaml", ["routellm-gsm8k", "routellm-mtbench"]),  # several suites
+        ("policies/private-data.yaml", ["privacy"]),  # unknown pii labels: detection fills the pii slice
     ],
 )
 def test_groups_from_the_suites_are_the_runs_groups(policy: str, suites: list[str]) -> None:

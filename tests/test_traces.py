@@ -74,7 +74,7 @@ def test_traces_of_several_suites_write_as_one_plain_table(tmp_path: Path) -> No
     table still writes, and reads back as the plain joined table."""
     root = Path(__file__).resolve().parents[1]
     suites = [load_suite(root / "eval_suites" / name) for name in ("routellm-mtbench", "alpacaeval")]
-    result = run_policy(load_policy(str(root / "policies" / "baseline.yaml")), suites, RunOptions(on_missing="skip"))
+    result = run_policy(load_policy(str(root / "policies" / "assistant.yaml")), suites, RunOptions(on_missing="skip"))
     assert result.traces.column("suite").num_chunks == 2
     path = tmp_path / "traces.parquet"
     write_traces(path, result.traces)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import run_cli
+from conftest import changed_policy, run_cli
 from routegate.gates.spec import load_gates
 from routegate.load.policy import load_policy
 from routegate.load.suite import load_suite
@@ -22,8 +22,8 @@ from routegate.stats.summary import MissingRecordings, PolicyInfo, RunSummary, S
 from routegate.writer import dumps_json
 
 ROOT = Path(__file__).resolve().parents[1]
-BASELINE = str(ROOT / "policies" / "baseline.yaml")
-CANDIDATE = str(ROOT / "policies" / "candidate.yaml")
+BASELINE = str(ROOT / "policies" / "assistant.yaml")
+CANDIDATE = str(changed_policy("assistant-skip-cascade"))
 SUITE = str(ROOT / "eval_suites" / "routellm-mtbench")
 
 SUMMARY_KEYS = (

@@ -4,8 +4,8 @@ The public Python API, for notebooks and scripts (docs/api.md)::
 
     import routegate
 
-    baseline = routegate.load_policy("policies/baseline.yaml")
-    candidate = routegate.load_policy("policies/candidate.yaml")
+    baseline = routegate.load_policy("git:HEAD:policies/assistant.yaml")
+    candidate = routegate.load_policy("policies/assistant.yaml")
     suites = routegate.load_suites(["eval_suites/routellm-gsm8k"])
     gates, source = routegate.load_gates(None)  # the documented defaults
     outcome = routegate.gate_policies(baseline, candidate, suites, gates, gates_source=source)

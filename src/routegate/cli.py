@@ -125,14 +125,14 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option("--strict", is_flag=True, help="Treat warnings (e.g. shadowed rules) as errors.")
 @report_input_errors
 def validate(paths: tuple[str, ...], strict: bool) -> None:
-    """Check policies, catalogs and suites (files or folders; git:REF:path for policies)."""
-    from routegate.load.validate import validate_paths
+    """Check policies, catalogs, suites, project files with all they declare (no PATHS: ./routegate.yaml)."""
+    from routegate.project.validate import validate_all
 
-    checked, problems = validate_paths(paths)
+    checked, problems = validate_all(paths or ("routegate.yaml",))
     for problem in problems:
         click.echo(problem.format(), err=True)
     failed = errors_only(problems) or (strict and problems)

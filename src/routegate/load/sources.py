@@ -1,7 +1,7 @@
 """Where input files come from: the working tree, or a git ref (``git:REF:path``).
 
 A PR check takes its baseline policy from the base branch with
-``--baseline git:origin/main:policies/baseline.yaml``: no copy, no checkout.
+``--baseline git:origin/main:policies/assistant.yaml``: no copy, no checkout.
 Both kinds of source answer the same three questions (read this file, does
 that sibling exist, what is its name for error messages), so loaders never
 care which one they hold.
@@ -124,7 +124,7 @@ def parse_source(spec: str) -> Source:
     rest = spec[len(GIT_PREFIX) :]
     ref, sep, path = rest.rpartition(":")
     if not sep or not ref or not path:
-        raise InputError.single(spec, "expected git:REF:path, e.g. git:origin/main:policies/baseline.yaml")
+        raise InputError.single(spec, "expected git:REF:path, e.g. git:origin/main:policies/assistant.yaml")
     repo = _toplevel(Path.cwd())
     if repo is None:
         raise InputError.single(spec, "git:REF:path needs the current folder to be inside a git repository")

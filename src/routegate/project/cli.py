@@ -89,16 +89,22 @@ def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int 
 
 def _annotate(checked: list[Any], loaded: list[Any]) -> None:
     """GitHub annotations on each gated policy's own lines (``project.annotations``)."""
-    from routegate.project.annotations import failure_annotation, tier_annotation, warning_annotations, worst_tier
+    import numpy as np
+
+    from routegate.project import annotations as a
 
     for c, item in zip(checked, loaded, strict=True):
         policy = c.gating.policy
-        for line in warning_annotations(policy, item.candidate.warnings):
+        text = Path(c.gating.candidate).read_text(encoding="utf-8")
+        for line in a.warning_annotations(policy, item.candidate.warnings):
+            click.echo(line)
+        for line in a.unmatched_annotations(policy, text, item.candidate, item.suites):
             click.echo(line)
         if not c.outcome.verdict.passed:
-            failed = [(g.name, g.reason) for g in c.outcome.verdict.failed]
-            text = Path(c.gating.candidate).read_text(encoding="utf-8")
-            click.echo(failure_annotation(policy, text, failed))
-            worst = worst_tier(c.outcome.baseline.traces, c.outcome.candidate.traces)
-            if worst is not None:
-                click.echo(tier_annotation(policy, text, *worst))
+            base, cand = c.outcome.baseline.traces, c.outcome.candidate.traces
+            click.echo(a.failure_annotation(policy, text, [(g.name, g.reason) for g in c.outcome.verdict.failed]))
+            if (tier := a.worst_tier(base, cand)) is not None:
+                click.echo(a.tier_annotation(policy, text, *tier))
+            rules = np.concatenate([r.replay.plan.rule for r in c.outcome.candidate.runs])
+            if (rule := a.worst_rule(base, cand, rules)) is not None:
+                click.echo(a.rule_annotation(policy, text, item.candidate, *rule))
