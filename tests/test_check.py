@@ -322,3 +322,33 @@ def test_a_condition_value_no_gated_request_carries_is_annotated_at_the_value(re
     assert "rule 'hard-tasks-to-reasoning': task_type value 'coding' matches no request" in found[0]
     assert "did you mean 'code'" in found[0]
     assert not [w for w in done.stdout.splitlines() if "'math' matches" in w or "'reasoning' matches" in w]
+
+
+@pytest.fixture
+def bundled(tmp_path: Path) -> Path:
+    """This repository's own routegate.yaml, policies and suites, committed on main; branch ``pr``."""
+    r = tmp_path / "bundled"
+    r.mkdir()
+    shutil.copy(ROOT / "routegate.yaml", r)
+    for folder in ("policies", "eval_suites"):
+        shutil.copytree(ROOT / folder, r / folder)
+    git(r, "init", "-q", "-b", "main")
+    commit(r, "main")
+    git(r, "checkout", "-q", "-b", "pr")
+    return r
+
+
+def test_the_bundled_project_passes_all_and_fails_a_pr_that_leaks_pii_during_an_outage(bundled: Path) -> None:
+    """The nightly's ``--all`` on main passes; the private-data PR fails on the declared outage drill."""
+    done = check(bundled, "--base", "main", "--all")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(gated(bundled)) == ["policies/assistant.yaml", "policies/private-data.yaml", "policies/support.yaml"]
+
+    apply_change(bundled, "private-data-external-fallback")
+    commit(bundled, "answer PII during outages too")
+    done = check(bundled, "--base", "main")
+    assert done.returncode == 1, done.stdout + done.stderr
+    item = gated(bundled)["policies/private-data.yaml"]
+    assert isinstance(item, dict)
+    assert item["failed"] == ["resilience.privacy[selfhosted-down]"]  # no breach without the outage
+    assert list(gated(bundled)) == ["policies/private-data.yaml"]

@@ -17,6 +17,7 @@ def test_validate_without_paths_checks_the_bundled_project_and_all_it_declares()
     assert lines[0].startswith("ok  project routegate.yaml (3 policies, ")
     for policy in ("assistant", "support", "private-data"):
         assert any(line.startswith(f"ok  policy  policies/{policy}.yaml (sha256 ") for line in lines)
+    assert "ok  gates   policies/private-data.gates.yaml (1 section(s) set, the rest default)" in lines
     suites = [line.split()[2] for line in lines if line.startswith("ok  suite")]
     assert sorted(suites) == sorted(f"eval_suites/{p.name}" for p in (ROOT / "eval_suites").iterdir() if p.is_dir())
 
@@ -47,3 +48,11 @@ def test_a_broken_project_reports_every_problem_at_its_line_and_exits_2(tmp_path
     done = run_cli("validate", "routegate.yaml", cwd=tmp_path)
     assert done.code == 2
     assert "routegate.yaml:4:14: policies[0].suites[0]: no suite folder 'eval_suites/none'" in done.stderr
+
+
+def test_a_gates_file_is_validated_by_shape_with_positions(tmp_path: Path) -> None:
+    (tmp_path / "gates.yaml").write_text("quality:\n  margin: 2\nresilience:\n  min_availability: -1\n")
+    done = run_cli("validate", str(tmp_path / "gates.yaml"))
+    assert done.code == 2
+    assert "gates.yaml:2:11: quality.margin:" in done.stderr
+    assert "gates.yaml:4:21: resilience.min_availability:" in done.stderr  # both problems, one run

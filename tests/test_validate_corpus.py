@@ -195,7 +195,8 @@ def test_missing_path_and_unknown_yaml(tmp_path: Path) -> None:
     assert run.code == 2
     assert run.problem_lines == [
         "nowhere:0:0: -: no such file or folder",
-        "notes.yaml:1:1: -: not a policy (has 'tiers'), a catalog (has 'models' and 'providers') or a suite folder",
+        "notes.yaml:1:1: -: not a policy (has 'tiers'), a catalog (has 'models' and 'providers'), "
+        "a gates file (keys among cost, errors, fast_tier, latency, quality, resilience) or a suite folder",
     ]
 
 

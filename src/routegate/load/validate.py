@@ -2,12 +2,14 @@
 
 Kinds are told apart by shape: a folder holding ``suite.yaml`` is a suite; a
 YAML file with ``tiers`` is a policy; with ``models`` and ``providers``, a
-catalog. Every problem found is collected, so one run lists them all.
+catalog; a caller may add kinds of its own (``OtherKind``: gates files, which a
+higher layer defines). Every problem found is collected, so one run lists them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from routegate.errors import InputError, Problem
@@ -43,18 +45,42 @@ def _targets(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
     return found, problems
 
 
-def classify(source: Source) -> str:
-    """``policy``, ``catalog`` or ``unknown`` for a YAML file (parsing errors propagate)."""
+@dataclass(frozen=True)
+class OtherKind:
+    """A kind of YAML file that ``validate_paths`` does not know by itself (e.g. gates files)."""
+
+    name: str
+    """How the ``ok`` line names it, e.g. ``gates``."""
+    keys: frozenset[str]
+    """Its top-level keys: a mapping whose keys are all among these (and not empty) is of this kind."""
+    check: Callable[[Source], str]
+    """Load and check it (raising ``InputError`` with every problem); returns the ``ok`` line's detail."""
+
+
+def classify(source: Source, others: Sequence[OtherKind] = ()) -> str:
+    """``policy``, ``catalog``, an ``others`` kind's name or ``unknown`` for a YAML file (parsing errors propagate)."""
     doc = parse_yaml(source.read_text(), source.display)
-    keys = set(doc.data)
+    keys = set(doc.data) if isinstance(doc.data, dict) else set()
     if "tiers" in keys:
         return "policy"
     if "models" in keys and "providers" in keys:
         return "catalog"
+    for other in others:
+        if keys and keys <= other.keys:
+            return other.name
     return "unknown"
 
 
-def validate_paths(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
+def _not_a_known_kind(others: Sequence[OtherKind]) -> str:
+    kinds = [
+        "a policy (has 'tiers')",
+        "a catalog (has 'models' and 'providers')",
+        *(f"a {o.name} file (keys among {', '.join(sorted(o.keys))})" for o in others),
+    ]
+    return f"not {', '.join(kinds)} or a suite folder"
+
+
+def validate_paths(paths: Iterable[str], others: Sequence[OtherKind] = ()) -> tuple[list[str], list[Problem]]:
     """Validate everything under ``paths``; return (what was checked, every problem found)."""
     targets, problems = _targets(paths)
     checked: list[str] = []
@@ -70,8 +96,11 @@ def validate_paths(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
                 checked.append(f"suite   {target} ({sizes})")
                 continue
             source = parse_source(target)
-            kind = classify(source)
-            if kind == "policy":
+            kind = classify(source, others)
+            other = next((o for o in others if o.name == kind), None)
+            if other is not None:
+                checked.append(f"{kind:<7} {target} ({other.check(source)})")
+            elif kind == "policy":
                 policy = load_policy_source(source)
                 problems += policy.warnings
                 checked.append(f"policy  {target} (sha256 {policy.sha256[:12]})")
@@ -86,7 +115,7 @@ def validate_paths(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
                         1,
                         1,
                         "-",
-                        "not a policy (has 'tiers'), a catalog (has 'models' and 'providers') or a suite folder",
+                        _not_a_known_kind(others),
                     )
                 )
         except InputError as exc:

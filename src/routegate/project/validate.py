@@ -12,7 +12,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from routegate.errors import InputError, Problem
-from routegate.load.validate import YAML_SUFFIXES, validate_paths
+from routegate.gates.spec import GatesSpec
+from routegate.load.schema import validate_document
+from routegate.load.sources import Source
+from routegate.load.validate import YAML_SUFFIXES, OtherKind, validate_paths
 from routegate.load.yamlsource import parse_yaml
 from routegate.project.config import PROJECT_FILE, Project, load_project
 
@@ -76,8 +79,18 @@ def expand_projects(paths: Iterable[str]) -> tuple[list[str], list[str], list[Pr
     return list(dict.fromkeys(targets)), checked, problems
 
 
+def _check_gates(source: Source) -> str:
+    spec = validate_document(GatesSpec, parse_yaml(source.read_text(), source.display))
+    return f"{len(spec.model_fields_set)} section(s) set, the rest default"
+
+
+GATES = OtherKind("gates", frozenset(GatesSpec.model_fields), _check_gates)
+"""Gates files (docs/gates.md): a mapping of GatesSpec's sections."""
+
+
 def validate_all(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
-    """``validate_paths`` with each project file among ``paths`` expanded (:func:`expand_projects`)."""
+    """``validate_paths`` with each project file among ``paths`` expanded (:func:`expand_projects`) and
+    gates files known (``GATES``)."""
     targets, checked, problems = expand_projects(paths)
-    found, more = validate_paths(targets) if targets else ([], [])
+    found, more = validate_paths(targets, (GATES,)) if targets else ([], [])
     return checked + found, problems + more
