@@ -137,12 +137,16 @@ def test_under_the_limit_everything_is_there_failing_policies_first(
     text = render_comment(plan, checked, sections, artifact_url=URL)
     assert_well_formed(text, 65_536)
     lines = text.split("\n")
-    assert lines[1] == "## routegate check: ❌ FAILED"
-    assert "Against `main@aaaaaaa` (2 changed files): 2 policies gated, 1 failed." in lines
+    unsure = sum(len(c.outcome.verdict.inconclusive) for c in checked)
+    assert unsure  # the passing change leaves a gate the 160 MT-Bench requests cannot decide
+    assert lines[1] == f"## routegate check: ❌ FAILED, {unsure} gate{'s' if unsure > 1 else ''} inconclusive"
+    assert any(
+        line.startswith("Against `main@aaaaaaa` (2 changed files): 2 policies gated, 1 failed. ") for line in lines
+    )
     table = [line for line in lines if line.startswith("| `policies/")]
     assert table == [
         "| `policies/support.yaml` | policy edited | **FAILED** | 1 of 29 |",
-        "| `policies/assistant.yaml` | policy edited | passed | 0 of 29 |",
+        "| `policies/assistant.yaml` | policy edited | passed, 1 inconclusive | 0 of 29 |",
     ]
     reason = checked[1].outcome.verdict.failed[0].reason
     assert f"- `policies/support.yaml`: `quality`: {reason}" in lines
@@ -281,7 +285,10 @@ def test_thousands_of_policies_keep_the_headline_and_the_first_rows(outcomes: di
     text = render_comment(plan, checked, sections, artifact_url=URL)
     assert_well_formed(text, 65_536)
     lines = text.split("\n")
-    assert "Against `main@aaaaaaa` (2,000 changed files): 2,000 policies gated, 667 failed." in lines
+    assert any(
+        line.startswith("Against `main@aaaaaaa` (2,000 changed files): 2,000 policies gated, 667 failed.")
+        for line in lines
+    )
     rows = [line for line in lines if line.startswith("| `policies/")]
     assert 0 < len(rows) < 2_000
     assert f"… and {2_000 - len(rows):,} more policies: see check.md in the reports" in lines

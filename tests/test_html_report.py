@@ -276,11 +276,25 @@ def test_failed_gates_come_first_and_banner_says_failed(verdict: dict[str, Any],
 def test_passing_verdict_banner(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
     v = copy.deepcopy(verdict)
     v["passed"] = True
-    html = render_html(v, gates=[dataclasses.replace(g, passed=True) for g in gates])
+    html = render_html(v, gates=[dataclasses.replace(g, passed=True, inconclusive=False) for g in gates])
     assert 'class="banner passed"' in html
     assert ">PASSED<" in html
     assert "passes all" in html
     assert "fails" not in html.split('id="summary"')[0]
+
+
+def test_a_passing_verdict_with_inconclusive_gates_says_so_beside_the_verdict(
+    verdict: dict[str, Any], gates: tuple[GateResult, ...]
+) -> None:
+    """An inconclusive gate does not fail the check, but the banner names it: not a plain PASSED."""
+    v = copy.deepcopy(verdict)
+    v["passed"] = True
+    unsure = {gates[0].name}
+    shown = [dataclasses.replace(g, passed=True, inconclusive=g.name in unsure) for g in gates]
+    html = render_html(v, gates=shown)
+    assert 'class="banner unsure" id="verdict">\n  <div class="badge">PASSED, 1 INCONCLUSIVE</div>' in html
+    assert f"cannot tell for 1: {gates[0].name}" in html
+    assert '<span class="status st-inconclusive">inconclusive</span>' in html
 
 
 def test_saving_against_the_reasoning_tier(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
@@ -412,7 +426,8 @@ def test_gates_of_the_real_run_show_their_units(verdict: dict[str, Any], gates: 
 def test_units_stay_out_of_verdict_json(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
     assert [g.to_json() for g in gates] == verdict["gates"]
     assert all(
-        set(g) <= {"name", "passed", "skipped", "observed", "threshold", "reason", "details"} for g in verdict["gates"]
+        set(g) <= {"name", "status", "passed", "skipped", "observed", "threshold", "reason", "details"}
+        for g in verdict["gates"]
     )
 
 

@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "routegate.inputs",
             "routegate.outputs",
             "routegate.progress",
+            "routegate.power",
             "routegate.importers.*",
             "routegate.project.*",
             "routegate",

@@ -196,7 +196,8 @@ def test_missing_path_and_unknown_yaml(tmp_path: Path) -> None:
     assert run.problem_lines == [
         "nowhere:0:0: -: no such file or folder",
         "notes.yaml:1:1: -: not a policy (has 'tiers'), a catalog (has 'models' and 'providers'), "
-        "a gates file (keys among cost, errors, fast_tier, latency, quality, resilience) or a suite folder",
+        "a gates file (keys among cost, errors, fast_tier, latency, on_inconclusive, quality, resilience) "
+        "or a suite folder",
     ]
 
 

@@ -20,6 +20,7 @@ import click
 from routegate._version import __version__
 from routegate.errors import InputError, errors_only
 from routegate.inputs import load_suites, parse_scenarios, select_providers
+from routegate.power import power
 from routegate.progress import build_progress
 from routegate.project.cli import check
 
@@ -314,7 +315,7 @@ def gate(
     """
     from routegate.gates.spec import load_gates
     from routegate.load.policy import load_policy
-    from routegate.outputs import diff_policies, write_gate
+    from routegate.outputs import diff_policies, verdict_lines, write_gate
     from routegate.pipeline import RunOptions, gate_policies
     from routegate.stats.intervals import DEFAULT_SEED
 
@@ -332,11 +333,10 @@ def gate(
         )
     diff = diff_policies(baseline_spec, candidate_spec, baseline.source, candidate.source)
     report = write_gate(Path(out_dir), outcome, gates_cfg, policy_diff=diff, generated_at=generated_at, traces=traces)
-    status = "PASSED" if outcome.verdict.passed else "FAILED"
-    for g in outcome.verdict.failed:
-        click.echo(f"  failed: {g.name}: {g.reason}")
-    failed, total = len(outcome.verdict.failed), len(outcome.verdict.gates)
-    click.echo(f"routegate gate {status}: {failed} of {total} gates failed; report: {report}")
+    *lines, counts = verdict_lines(outcome.verdict)
+    click.echo(
+        "\n".join([*lines, f"routegate gate {'PASSED' if outcome.verdict else 'FAILED'}: {counts}; report: {report}"])
+    )
     sys.exit(EXIT_OK if outcome.verdict.passed else EXIT_GATE_FAILED)
 
 
@@ -397,3 +397,4 @@ def import_(ctx: click.Context) -> None:
 
 
 main.add_command(check)
+main.add_command(power)

@@ -27,7 +27,7 @@ from routegate.writer import dumps_json, write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from routegate.gates.outcome import GateOutcome
-    from routegate.gates.result import GateResult
+    from routegate.gates.result import GateResult, Verdict
     from routegate.gates.spec import GatesSpec
     from routegate.stats.summary import RunSummary
 
@@ -99,3 +99,16 @@ def write_gate(
     write_text_atomic(out / "junit.xml", render_junit(verdict))
     write_text_atomic(out / "verdict.json", dumps_json(verdict))
     return report
+
+
+def verdict_lines(verdict: Verdict, indent: str = "  ") -> list[str]:
+    """What ``routegate gate`` and ``routegate check`` print of a verdict: each failed gate, each
+    inconclusive one, and the counts (``1 of 34 gates failed, 3 inconclusive``) as the last line."""
+    lines = [f"{indent}failed: {g.name}: {g.reason}" for g in verdict.failed]
+    lines += [
+        f"{indent}inconclusive: {g.name}: {g.reason.removeprefix('inconclusive: ')}"
+        for g in verdict.inconclusive
+        if g.passed
+    ]
+    unsure = f", {len(verdict.inconclusive)} inconclusive" if verdict.inconclusive else ""
+    return [*lines, f"{len(verdict.failed)} of {len(verdict.gates)} gates failed{unsure}"]

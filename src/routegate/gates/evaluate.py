@@ -1,6 +1,7 @@
 """``evaluate_gates``: every gate of a gates file over a comparison, in a fixed order -> ``Verdict``.
 
-Quality is a non-inferiority test of the paired delta (slices Holm-adjusted), then cost,
+Quality is a three-way test of the paired delta (passed: non-inferior; failed: a regression
+shown; inconclusive: neither), overall then per slice, then cost,
 latency per SLA class, error rate, fast-tier share and the hard privacy gate. docs/gates.md
 explains each gate; pure over its inputs.
 """
@@ -8,15 +9,19 @@ explains each gate; pure over its inputs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 from routegate.arrow.groups import NO_VALUE
 from routegate.errors import InputError
 from routegate.gates.privacy import privacy_gate
 from routegate.gates.result import GateResult, Verdict
-from routegate.gates.spec import GatesSpec
+from routegate.gates.spec import GatesSpec, SliceQualityGate
 from routegate.stats.compare import Comparison
-from routegate.stats.intervals import PairedDelta, holm
+from routegate.stats.intervals import Z95, Z_POWER_80, PairedDelta, normal_sf
+from routegate.stats.multiplicity import benjamini_hochberg, holm
 from routegate.stats.summary import RunResult
 from routegate.units import (
     Unit,
@@ -29,37 +34,217 @@ from routegate.units import (
 )
 
 
-def _quality_gate(name: str, block: dict[str, Any], margin: float, alpha: float, p: float) -> GateResult:
+@dataclass(frozen=True)
+class _QualityTest:
+    """What one quality gate is held to."""
+
+    margin: float
+    alpha: float
+    """One-sided level of the non-inferiority test (``1 - confidence``)."""
+    alarm: float
+    """One-sided level of the regression alarm (adjusted p-values are compared with it)."""
+    strict: bool
+    """An inconclusive gate fails (``on_inconclusive: fail``)."""
+    adjusted: str = ""
+    """How the alarm's p-value was adjusted, for the reason (``""``: not adjusted)."""
+
+
+def _needed(n: int, se: float, margin: float, alpha: float) -> int | None:
+    """Scored requests this comparison would need for an equal-quality candidate to pass at ``margin``
+    80% of the time: ``(z_alpha + z_0.8) * se`` shrinks as 1/sqrt(n) until it reaches the margin."""
+    reach = (NormalDist().inv_cdf(1 - alpha) + Z_POWER_80) * se
+    if margin <= 0 or not math.isfinite(reach) or reach <= 0:
+        return None
+    return math.ceil(n * (reach / margin) ** 2)
+
+
+def _quality_gate(name: str, block: dict[str, Any], test: _QualityTest, p_ni: float, p_worse: float) -> GateResult:
+    """Passed (non-inferiority shown), failed (a regression shown: significant, estimate beyond the
+    margin) or inconclusive (neither)."""
     q = block["quality"]
-    passed = p < alpha
-    observed, low = q["delta"], q["ci95"][0]
-    mde = q["mde80"]
+    margin = test.margin
     if q["n_paired"] == 0:
         return GateResult(name, True, None, -margin, "no scored requests: not gated", skipped=True, unit=Unit.POINTS)
-    if passed:
+    observed, (low, high), mde = q["delta"], q["ci95"], q["mde80"]
+    ci = f"95% CI {format_points(low)} to {format_points(high)}"
+    m = format_points(margin, signed=False)
+    adjusted = f", {test.adjusted}" if test.adjusted else ""
+    details = {
+        "ci95": q["ci95"],
+        "p_value": p_ni,
+        "p_regression": p_worse,
+        "mde80": mde,
+        "n": q["n_paired"],
+        "method": q["ci_method"],
+    }
+    if q.get("clusters") is not None and q.get("se_independent"):
+        widened = q["se"] / q["se_independent"]
+        details |= {"clusters": q["clusters"], "widening": widened}
+        if q["clusters"] < q["n_paired"] and f"{widened:.2f}" != "1.00":  # said only where it changed something
+            ci += f", over {q['clusters']:,} clusters of related requests: {widened:.2f}x as wide as if independent"
+    if p_ni < test.alpha:
+        p_text = format_significant(p_ni, 3)
+        reason = f"quality {format_points(observed)} ({ci}); not worse by more than {m} (p={p_text})"
+        return GateResult(name, True, observed, -margin, reason, details=details, unit=Unit.POINTS)
+    if observed < -margin and p_worse < test.alarm:
         reason = (
-            f"quality {format_points(observed)} (95% CI from {format_points(low)}); "
-            f"not worse by more than {format_points(margin, signed=False)} (p={format_significant(p, 3)})"
+            f"quality dropped {format_points(-observed, signed=False)} ({ci}), more than the {m} margin; "
+            f"a significant drop (p={format_significant(p_worse, 3)}{adjusted})"
         )
-    elif observed < -margin:
-        reason = (
-            f"quality dropped {format_points(-observed, signed=False)} (95% CI from {format_points(low)}), "
-            f"more than the {format_points(margin, signed=False)} margin"
+        return GateResult(name, False, observed, -margin, reason, details=details, unit=Unit.POINTS)
+    needed = _needed(int(q["n_paired"]), q["se"], margin, test.alpha)
+    details["n_needed"] = needed
+    if needed is not None and needed <= q["n_paired"]:  # the suite resolves the margin: the change sits near it
+        why = (
+            f"the estimate is {'within' if observed >= -margin else 'beyond'} the {m} margin but its interval "
+            f"reaches {'beyond' if observed >= -margin else 'inside'} it: a change near the margin, not a "
+            "question of suite size"
         )
     else:
-        reason = (
-            f"cannot rule out a drop of more than {format_points(margin, signed=False)}: "
-            f"quality {format_points(observed)}, 95% CI from {format_points(low)} (p={format_significant(p, 3)})"
+        why = (
+            f"cannot rule out a drop of more than {m}, nor shows one; this suite detects drops of "
+            f"{format_points(mde, signed=False)} or more (80% power)"
+            + (f"; about {needed:,} scored requests would resolve {m}" if needed else "")
         )
-    if mde > margin:
-        reason += f"; this suite detects only drops of {format_points(mde, signed=False)} or more with 80% power"
-    details = {"ci95": q["ci95"], "p_value": p, "mde80": mde, "n": q["n_paired"], "method": q["ci_method"]}
-    return GateResult(name, passed, observed, -margin, reason, details=details, unit=Unit.POINTS)
+    reason = f"inconclusive: quality {format_points(observed)} ({ci}): {why}" + (
+        " (on_inconclusive: fail)" if test.strict else ""
+    )
+    return GateResult(
+        name, not test.strict, observed, -margin, reason, details=details, inconclusive=True, unit=Unit.POINTS
+    )
+
+
+ALARM_SHARES = {"quality": 0.5, "quality slices": 0.2, "cost": 0.2, "latency": 0.1}
+"""How the regression alarms share their level, half of ``1 - quality.confidence`` (2.5% by default):
+the overall quality gate 1.25%, the slice gates together 0.5%, cost 0.5%, the p95 increases together
+0.25%. They add up to the level, so an equal candidate trips any of them at most that often
+(Bonferroni over the four); half, not all, of the 5%, so that the measured false-alarm rate stays
+under 5% on small suites too, where the intervals are approximate (docs/gates.md)."""
+
+
+def alarm_level(alpha: float, family: str) -> float:
+    """The one-sided level of one family's regression alarm (``ALARM_SHARES``)."""
+    return alpha / 2 * ALARM_SHARES[family]
+
+
+@dataclass(frozen=True)
+class _Increase:
+    """A paired increase (cost, p95 latency) against an allowance in percent of the baseline."""
+
+    name: str
+    what: str
+    base: float
+    cand: float
+    se: float
+    """Standard error of the paired delta, in the values' unit."""
+    ci95: tuple[float, float]
+    limit_pct: float
+
+    @property
+    def limit(self) -> float:
+        return self.base * self.limit_pct / 100
+
+    def p_within(self) -> float:
+        """One-sided p of H0: the increase is at least the allowance (small: shown within it)."""
+        delta = self.cand - self.base
+        if self.se == 0:
+            return 0.0 if delta < self.limit else 1.0
+        return normal_sf((self.limit - delta) / self.se)
+
+    def p_more(self) -> float:
+        """One-sided p of H0: no increase (above a negative allowance: the saving asked for) (small: shown)."""
+        delta, floor = self.cand - self.base, min(0.0, self.limit)
+        if self.se == 0:
+            return 0.0 if delta > floor else 1.0
+        return normal_sf((delta - floor) / self.se)
+
+
+def _increase_gate(
+    inc: _Increase, alpha: float, alarm: float, p_more: float, strict: bool, show: Callable[[float], str]
+) -> GateResult:
+    """Three-way, like quality: passed when the data show the increase within the allowance (one-sided
+    ``alpha``); failed when its estimate is beyond the allowance and a real increase is shown
+    (``p_more``, adjusted by the caller, below ``alarm``); inconclusive otherwise."""
+    base, cand = inc.base, inc.cand
+    if base == 0:  # no percentage of nothing: the candidate must cost (or take) nothing too
+        reason = f"{inc.what} {show(base)} -> {show(cand)} (the baseline's is 0: the candidate's must be 0)"
+        return GateResult(inc.name, cand == 0, None, inc.limit_pct, reason, unit=Unit.PERCENT)
+    pct = (cand - base) / base * 100
+    low, high = (v / base * 100 for v in inc.ci95)
+    if not all(math.isfinite(v) for v in (pct, low, high, inc.se)):
+        reason = f"{inc.what} {show(base)} -> {show(cand)}: nothing to compare: not gated"
+        return GateResult(inc.name, True, None, inc.limit_pct, reason, skipped=True, unit=Unit.PERCENT)
+    said = (
+        f"{inc.what} {show(base)} -> {show(cand)} ({format_percent(pct)}, 95% CI {format_percent(low)} to "
+        f"{format_percent(high)}; allowed up to {format_percent(inc.limit_pct)})"
+    )
+    details = {"ci95_pct": [low, high], "p_value": inc.p_within(), "p_regression": p_more}
+    if inc.p_within() < alpha:
+        return GateResult(inc.name, True, pct, inc.limit_pct, said, details=details, unit=Unit.PERCENT)
+    if pct > inc.limit_pct and p_more < alarm:
+        reason = f"{said}: beyond the allowance, a significant increase (p={format_significant(p_more, 3)})"
+        return GateResult(inc.name, False, pct, inc.limit_pct, reason, details=details, unit=Unit.PERCENT)
+    reason = f"inconclusive: {said}: the suite cannot rule out more than the allowance, nor shows it" + (
+        " (on_inconclusive: fail)" if strict else ""
+    )
+    return GateResult(
+        inc.name, not strict, pct, inc.limit_pct, reason, details=details, inconclusive=True, unit=Unit.PERCENT
+    )
 
 
 def _delta_of(block: dict[str, Any]) -> PairedDelta:
     q = block["quality"]
     return PairedDelta(q["delta"], q["ci95"][0], q["ci95"][1], q["se"], q["ci_method"], q["n_paired"])
+
+
+def _slice_gates(
+    deltas: dict[str, Any], sg: SliceQualityGate, alpha: float, strict: bool, p_values: dict[tuple[str, ...], float]
+) -> list[GateResult]:
+    """One gate per slice value: non-inferiority unadjusted (every slice must pass on its own: an
+    intersection-union test), the regression alarms adjusted over the gated slices (``sg.multiplicity``)."""
+    columns = sg.columns if sg.columns is not None else tuple(deltas["by_slice"])
+    unknown = [c for c in columns if c not in deltas["by_slice"]]
+    if unknown:
+        raise InputError.single(
+            "gates",
+            f"slice column(s) {', '.join(unknown)} not in the suites; slices: {', '.join(deltas['by_slice'])}",
+            "quality.slices.columns",
+        )
+    everyone = deltas["overall"]["quality"]["n_paired"]
+    entries: list[tuple[str, tuple[str, ...], dict[str, Any], str | None]] = []
+    for col in columns:
+        for value, block in deltas["by_slice"][col].items():
+            n_paired = block["quality"]["n_paired"]
+            why_not = (
+                "requests with no value in this column (suites without it)"
+                if value == NO_VALUE
+                else f"every scored request has {col}={value}: the overall gate already tests them"
+                if n_paired == everyone
+                else f"only {n_paired} scored requests (< {sg.min_n})"
+                if n_paired < sg.min_n
+                else None
+            )
+            entries.append((f"quality[{col}={value}]", ("by_slice", col, value), block, why_not))
+    gated = [_delta_of(block) for _, _, block, why_not in entries if why_not is None]
+    adjust = holm if sg.multiplicity == "holm" else benjamini_hochberg
+    p_worse = iter(adjust([d.p_worse() for d in gated]))
+    how = "Holm" if sg.multiplicity == "holm" else "Benjamini-Hochberg"
+    alarm = alarm_level(alpha, "quality slices")
+    test = _QualityTest(sg.margin, alpha, alarm, strict, f"{how}-adjusted over {len(gated)} slice gates")
+    out = []
+    for name, path, block, why_not in entries:
+        if why_not is not None:
+            delta = block["quality"]["delta"]
+            out.append(
+                GateResult(
+                    name, True, delta, -sg.margin, f"{why_not}: reported, not gated", skipped=True, unit=Unit.POINTS
+                )
+            )
+            continue
+        p_ni = _delta_of(block).p_noninferior(sg.margin)
+        p_values[path] = p_ni
+        out.append(_quality_gate(name, block, test, p_ni, next(p_worse)))
+    return out
 
 
 def evaluate_gates(
@@ -77,84 +262,33 @@ def evaluate_gates(
     deltas = comparison.deltas
     overall = deltas["overall"]
     alpha = 1 - spec.quality.confidence
+    strict = spec.on_inconclusive == "fail"
     margin = spec.quality.margin
-    p = _delta_of(overall).p_noninferior(margin) if overall["quality"]["n_paired"] else 1.0
+    whole = _delta_of(overall)
+    p = whole.p_noninferior(margin) if overall["quality"]["n_paired"] else 1.0
     p_values["overall",] = p
-    gates.append(_quality_gate("quality", overall, margin, alpha, p))
-
+    test = _QualityTest(margin, alpha, alarm_level(alpha, "quality"), strict)
+    gates.append(_quality_gate("quality", overall, test, p, whole.p_worse()))
     if spec.quality.slices is not None:
-        sg = spec.quality.slices
-        columns = sg.columns if sg.columns is not None else tuple(deltas["by_slice"])
-        unknown = [c for c in columns if c not in deltas["by_slice"]]
-        if unknown:
-            raise InputError.single(
-                "gates",
-                f"slice column(s) {', '.join(unknown)} not in the suites; slices: {', '.join(deltas['by_slice'])}",
-                "quality.slices.columns",
-            )
-        family: list[tuple[str, tuple[str, ...], dict[str, Any], float]] = []
-        for col in columns:
-            for value, block in deltas["by_slice"][col].items():
-                name = f"quality[{col}={value}]"
-                n_paired = block["quality"]["n_paired"]
-                why_not = (
-                    "requests with no value in this column (suites without it)"
-                    if value == NO_VALUE
-                    else f"only {n_paired} scored requests (< {sg.min_n})"
-                    if n_paired < sg.min_n
-                    else None
-                )
-                if why_not is not None:
-                    skipped = GateResult(
-                        name,
-                        True,
-                        block["quality"]["delta"],
-                        -sg.margin,
-                        f"{why_not}: reported, not gated",
-                        skipped=True,
-                        unit=Unit.POINTS,
-                    )
-                    gates.append(skipped)
-                    continue
-                raw = _delta_of(block).p_noninferior(sg.margin)
-                family.append((name, ("by_slice", col, value), block, raw))
-        adjusted = holm([f[3] for f in family])
-        for (name, path, block, _), p_adj in zip(family, adjusted, strict=True):
-            p_values[path] = p_adj
-            result = _quality_gate(name, block, sg.margin, alpha, p_adj)
-            gates.append(
-                GateResult(
-                    result.name,
-                    result.passed,
-                    result.observed,
-                    result.threshold,
-                    result.reason + " (Holm-adjusted)",
-                    details=result.details,
-                    unit=result.unit,
-                )
-            )
+        gates += _slice_gates(deltas, spec.quality.slices, alpha, strict, p_values)
 
     if spec.cost is not None:
         cost = overall["cost_per_1k_usd"]
-        pct = cost["delta_pct"]
-        limit = spec.cost.max_increase_pct
-        ok = pct is not None and not (isinstance(pct, float) and math.isnan(pct)) and pct <= limit
-        if cost["baseline"] == 0:
-            ok = cost["candidate"] == 0
-        gates.append(
-            GateResult(
-                "cost",
-                ok,
-                pct,
-                limit,
-                f"$ per 1k requests {format_number(cost['baseline'], 4)} -> {format_number(cost['candidate'], 4)} "
-                f"({format_percent(pct)}; allowed up to {format_percent(limit)})",
-                unit=Unit.PERCENT,
-            )
+        inc = _Increase(
+            "cost",
+            "$ per 1k requests",
+            cost["baseline"],
+            cost["candidate"],
+            cost["se"],
+            tuple(cost["ci95"]),
+            spec.cost.max_increase_pct,
         )
+        alarm = alarm_level(alpha, "cost")
+        gates.append(_increase_gate(inc, alpha, alarm, inc.p_more(), strict, lambda v: format_number(v, 4)))
 
     if spec.latency is not None:
         by_sla = deltas["by_slice"].get("sla", {})
+        increases: list[_Increase] = []
         for sla_class, block in by_sla.items():
             p95 = block["latency_ms"]["p95"]
             ceiling = spec.latency.p95_ms.get(sla_class)
@@ -170,20 +304,21 @@ def evaluate_gates(
                     )
                 )
             if spec.latency.max_p95_increase_pct is not None:
-                base = p95["baseline"]
-                pct = (p95["candidate"] - base) / base * 100 if base else 0.0
-                limit = spec.latency.max_p95_increase_pct
-                gates.append(
-                    GateResult(
+                low, high = p95["ci95"]
+                increases.append(
+                    _Increase(
                         f"latency_p95_increase[{sla_class}]",
-                        pct <= limit,
-                        pct,
-                        limit,
-                        f"p95 {format_number(base, grouped=True)} -> {format_ms(p95['candidate'])} "
-                        f"({format_percent(pct)}; allowed up to +{format_percent(limit, signed=False)})",
-                        unit=Unit.PERCENT,
+                        f"p95 latency of {sla_class} requests",
+                        p95["baseline"],
+                        p95["candidate"],
+                        (high - low) / (2 * Z95),  # the percentile interval read as a normal one
+                        (low, high),
+                        spec.latency.max_p95_increase_pct,
                     )
                 )
+        alarm = alarm_level(alpha, "latency")
+        for inc, p_more in zip(increases, holm([i.p_more() for i in increases]), strict=True):
+            gates.append(_increase_gate(inc, alpha, alarm, p_more, strict, format_ms))
         for sla_class in spec.latency.p95_ms:
             if sla_class not in by_sla:
                 gates.append(

@@ -29,15 +29,26 @@ class GateResult:
     """One readable line saying what was observed and why the gate passed or failed."""
     skipped: bool = False
     """True when the gate is reported but not gated (too few requests, no such requests)."""
+    inconclusive: bool = False
+    """True when the data neither show the gate met nor show it missed (a quality gate whose suite
+    cannot tell at its margin); ``passed`` then says what the gates file makes of it."""
     details: dict[str, Any] | None = None
     """Extra numbers for verdict.json (interval, p-value, listed breaches), when the gate has them."""
     unit: Unit = field(kw_only=True)
     """The unit of ``observed`` and ``threshold``, for the reports; not in verdict.json."""
 
+    @property
+    def status(self) -> str:
+        """``failed``, ``inconclusive``, ``not gated`` or ``passed``: what the reports show."""
+        if not self.passed:
+            return "failed"
+        return "inconclusive" if self.inconclusive else "not gated" if self.skipped else "passed"
+
     def to_json(self) -> dict[str, Any]:
         """The gate as verdict.json lists it (without ``unit``)."""
         out: dict[str, Any] = {
             "name": self.name,
+            "status": self.status,
             "passed": self.passed,
             "skipped": self.skipped,
             "observed": self.observed,
@@ -57,8 +68,8 @@ class Verdict:
     """The results, in verdict.json's order."""
     p_noninferior: Mapping[tuple[str, ...], float] = field(default_factory=dict)
     """The non-inferiority p-value of each gated quality block, by the block's path in the
-    comparison's ``deltas`` (``("overall",)``, ``("by_slice", column, value)``; Holm-adjusted for
-    slices): verdict.json fills them into ``deltas``."""
+    comparison's ``deltas`` (``("overall",)``, ``("by_slice", column, value)``; never adjusted: every
+    slice must pass on its own): verdict.json fills them into ``deltas``."""
 
     @property
     def passed(self) -> bool:
@@ -72,3 +83,8 @@ class Verdict:
     def failed(self) -> list[GateResult]:
         """The gates that failed, in order."""
         return [g for g in self.gates if not g.passed]
+
+    @property
+    def inconclusive(self) -> list[GateResult]:
+        """The gates whose data could not tell (passed or failed by the gates file), in order."""
+        return [g for g in self.gates if g.inconclusive]

@@ -1,13 +1,19 @@
 """Step 7 of the pipeline: gate rules from a gates file -> a ``Verdict``.
 
-docs/gates.md documents every gate. Quality gates are non-inferiority tests:
-the candidate passes when the data show, at the configured confidence, that
-its quality is not worse than the baseline's by more than the margin. Slice
-gates are corrected for multiplicity with Holm's step-down method. The
-privacy gate is hard: zero breaches, always on.
+docs/gates.md documents every gate. A quality gate has three outcomes: passed
+when the data show, at the configured confidence, that the candidate's quality
+is not worse than the baseline's by more than the margin (non-inferiority);
+failed when they show a regression (the drop is significant and its estimate is
+beyond the margin); inconclusive otherwise (the suite cannot tell at this
+margin). Requiring every slice to be non-inferior is an intersection-union test
+and needs no multiplicity adjustment; the regression alarms over the slices are
+adjusted (Holm, or Benjamini-Hochberg). The privacy gate is hard: zero
+breaches, always on.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -25,13 +31,18 @@ class SliceQualityGate(Frozen):
     """Largest acceptable drop in mean quality per slice value (0.03 = 3 points)."""
     min_n: int = Field(default=300, ge=1)
     """Slice values with fewer paired requests are reported but not gated."""
+    multiplicity: Literal["holm", "bh"] = "holm"
+    """How the slices' regression alarms are adjusted for their number: ``holm`` (the chance of any
+    false alarm stays at the level) or ``bh`` (Benjamini-Hochberg: the expected share of false alarms
+    among the alarms stays at the level; more alarms, some of them false)."""
 
 
 class QualityGate(Frozen):
     margin: float = Field(default=0.01, ge=0, le=1)
     """Largest acceptable drop in overall mean quality (0.01 = 1 point)."""
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
-    """One-sided confidence of the non-inferiority test."""
+    """One-sided confidence of the non-inferiority test. Regression alarms spend ``1 - confidence``
+    in all: half on the overall gate, half on the slice gates together (docs/gates.md)."""
     slices: SliceQualityGate | None = SliceQualityGate()
     """Per-slice gates; ``null`` turns them off."""
 
@@ -93,6 +104,9 @@ class ResilienceGates(Frozen):
 class GatesSpec(Frozen):
     """The contents of a gates file; every section has defaults."""
 
+    on_inconclusive: Literal["pass", "fail"] = "pass"
+    """What an inconclusive gate (quality, cost, p95 increase) does to the verdict: ``pass`` (shown beside
+    the verdict, does not fail the check) or ``fail`` (strict: the suite must show every gate met)."""
     quality: QualityGate = QualityGate()
     cost: CostGate | None = CostGate()
     latency: LatencyGate | None = LatencyGate()

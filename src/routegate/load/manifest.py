@@ -70,6 +70,10 @@ class SuiteManifest(Frozen):
     """Recordings table, relative to the suite folder (``.parquet`` or ``.jsonl``)."""
     slices: tuple[str, ...] = ("task_type",)
     """Columns of the examples table that reports break results down by."""
+    cluster: str | None = None
+    """A column of the examples table whose equal values mark requests that are not independent (the
+    turns of one conversation, the questions on one passage): paired intervals are then clustered by it
+    (docs/gates.md). ``None``: every request is its own cluster."""
     scoring: Scoring = Scoring()
     columns: ColumnNotes = ColumnNotes()
     """Notes on how the recorded columns were obtained (never read by the replay)."""

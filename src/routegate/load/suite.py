@@ -149,6 +149,10 @@ def load_suite(folder: str | Path, *, defer: bool = True) -> Suite:
             columns = ", ".join(examples.column_names)
             message = f"slice column {name!r} is not in the examples table; columns: {columns}"
             problems.append(doc.problem(("slices", i), message))
+    if manifest.cluster is not None and manifest.cluster not in examples.column_names:
+        columns = ", ".join(examples.column_names)
+        message = f"cluster column {manifest.cluster!r} is not in the examples table; columns: {columns}"
+        problems.append(doc.problem(("cluster",), message))
     if examples.num_rows == 0:
         problems.append(Problem(ex_display, 0, 0, "-", "the examples table is empty"))
     if errors_only(problems):

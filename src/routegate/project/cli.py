@@ -72,11 +72,12 @@ def _check(base_ref: str, every: bool, out: Path, project_file: Path, seed: int 
 
     loaded = load_inputs(project, plan)  # every input, both sides, before any report
     checked = run_check(loaded, out, plan, seed=DEFAULT_SEED if seed is None else seed)
+    from routegate.outputs import verdict_lines
+
     for c in checked:
+        *lines, counts = verdict_lines(c.outcome.verdict, indent="    ")
         status = "PASSED" if c.outcome.verdict.passed else "FAILED"
-        click.echo(f"  {c.gating.policy} ({c.gating.why}): {status}")
-        for g in c.outcome.verdict.failed:
-            click.echo(f"    failed: {g.name}: {g.reason}")
+        click.echo("\n".join([f"  {c.gating.policy} ({c.gating.why}): {status} ({counts})", *lines]))
     path = write_check(out, plan, checked, reports_url=os.environ.get("ROUTEGATE_REPORTS_URL"))
     if annotate:
         _annotate(checked, loaded)

@@ -42,7 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from routegate.project.check import CheckPlan
-from routegate.project.run import Checked
+from routegate.project.run import Checked, verdict_cell
 from routegate.report.mdtext import md_cell, md_code, md_table
 
 MARKER = "<!-- routegate-verdict -->"
@@ -177,18 +177,25 @@ def _build_parts(
     ordered = [c for c in checked if not c.outcome.verdict.passed] + [c for c in checked if c.outcome.verdict.passed]
     failing = len(checked) - sum(c.outcome.verdict.passed for c in checked)
     base = md_code(f"{plan.changes.base_ref}@{plan.changes.merge_base[:7]}")
-    heading = f"## routegate check: {'❌ FAILED' if failing else '✅ PASSED'}"
+    unsure = sum(len(c.outcome.verdict.inconclusive) for c in checked)
+    beside = f", {_count(unsure, 'gate', 'gates')} inconclusive" if unsure else ""
+    heading = f"## routegate check: {'❌ FAILED' if failing else '✅ PASSED'}{beside}"
     if checked:
         files = _count(len(plan.changes.changes), "changed file", "changed files")
         gated = _count(len(checked), "policy", "policies")
         sentence = f"Against {base} ({files}): {gated} gated, {failing:,} failed."
+        if unsure:
+            sentence += (
+                f" {_count(unsure, 'gate', 'gates')} inconclusive: the suites cannot tell at the gate's margin "
+                "(see each policy's summary; docs/gates.md)."
+            )
     else:
         sentence = f"Nothing routing-relevant changed since {base}: no policy was gated."
     rows = [
         [
             _code_cell(c.gating.policy),
             md_cell(c.gating.why),
-            "passed" if c.outcome.verdict.passed else "**FAILED**",
+            verdict_cell(c.outcome.verdict),
             f"{len(c.outcome.verdict.failed)} of {len(c.outcome.verdict.gates)}",
         ]
         for c in ordered

@@ -15,6 +15,7 @@ from typing import Any
 
 from routegate.faults.resolve import ScenarioArg, parse_scenario_args
 from routegate.gates.outcome import GateOutcome
+from routegate.gates.result import Verdict
 from routegate.gates.spec import GatesSpec, load_gates
 from routegate.load.policy import Policy, load_policy
 from routegate.load.suite import Suite, load_suite
@@ -110,6 +111,13 @@ def run_check(loaded: list[Loaded], out: Path, plan: CheckPlan, *, seed: int) ->
     return checked
 
 
+def verdict_cell(verdict: Verdict) -> str:
+    """A gated policy's verdict in a table: ``passed``, ``passed, 2 inconclusive`` or ``**FAILED**``."""
+    if not verdict.passed:
+        return "**FAILED**"
+    return f"passed, {len(verdict.inconclusive)} inconclusive" if verdict.inconclusive else "passed"
+
+
 def check_json(plan: CheckPlan, checked: list[Checked]) -> dict[str, Any]:
     """check.json: the combined verdict, each gated policy's verdict and why, the reported changes."""
     return {
@@ -126,6 +134,7 @@ def check_json(plan: CheckPlan, checked: list[Checked]) -> dict[str, Any]:
                 "absolute_gates_only": c.gating.absolute_only,
                 "passed": c.outcome.verdict.passed,
                 "failed": [g.name for g in c.outcome.verdict.failed],
+                "inconclusive": [g.name for g in c.outcome.verdict.inconclusive],
                 "reports": c.folder,
             }
             for c in checked
@@ -146,7 +155,7 @@ def check_markdown(plan: CheckPlan, checked: list[Checked]) -> str:
             [
                 _code_cell(c.gating.policy),
                 md_cell(c.gating.why),
-                "passed" if c.outcome.verdict.passed else "**FAILED**",
+                verdict_cell(c.outcome.verdict),
                 f"{len(c.outcome.verdict.failed)} of {len(c.outcome.verdict.gates)}",
                 _code_cell(f"{c.folder}/report.html"),
             ]

@@ -48,22 +48,51 @@ def _ci_pts(ci: list[float | None]) -> str:
     return f" [{format_points(lo, symbol=False)}, {format_points(hi, symbol=False)}]"
 
 
+ICONS = {"failed": "❌", "inconclusive": "❔", "passed": "✅", "not gated": "⏭"}
+"""The gates table's first column, by status."""
+MAX_UNSURE_LINES = 10
+"""Inconclusive gates listed under the headline."""
+
+
+def _status(gate: dict[str, Any]) -> str:
+    """A verdict.json gate's status (``failed``, ``inconclusive``, ``passed``, ``not gated``)."""
+    status: str = gate["status"]
+    return status
+
+
 def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = None, title: str | None = None) -> str:
     """summary.md of ``verdict``; ``title`` names what was gated (``routegate check``: the file and refs)."""
     base, cand = verdict["baseline"]["policy"], verdict["candidate"]["policy"]
     gates = verdict["gates"]
     failed = [g for g in gates if not g["passed"]]
+    unsure = [g for g in gates if g.get("status") == "inconclusive"]
     icon = "✅ PASSED" if verdict["passed"] else "❌ FAILED"
+    beside = f", {len(unsure)} inconclusive" if unsure else ""
     out = [
-        f"## routegate: {icon}",
+        f"## routegate: {icon}{beside}",
         "",
         (f"{md_code(title)}: candidate " if title else "Candidate ")
         + f"{md_code(cand['name'])} {md_cell(str(cand['version']))} vs baseline {md_code(base['name'])} "
         f"{md_cell(str(base['version']))} over {format_count(sum(s['examples'] for s in verdict['suites']))} requests "
         f"in {len(verdict['suites'])} suite(s). "
-        + (f"{len(failed)} of {len(gates)} gates failed." if failed else f"All {len(gates)} gates passed."),
+        + (f"{len(failed)} of {len(gates)} gates failed." if failed else f"No gate of {len(gates)} failed."),
         "",
     ]
+    if unsure:
+        out += [
+            f"**{len(unsure)} gate(s) inconclusive**: the suites cannot tell whether the candidate meets them "
+            "(neither shown met nor shown missed; docs/gates.md). "
+            + ("They fail this verdict (`on_inconclusive: fail`)." if any(not g["passed"] for g in unsure) else "")
+            + ("They do not fail it." if all(g["passed"] for g in unsure) else ""),
+            "",
+            *(f"- {md_code(g['name'])}: {md_cell(g['reason'], limit=300)}" for g in unsure[:MAX_UNSURE_LINES]),
+            *(
+                [f"- … and {len(unsure) - MAX_UNSURE_LINES} more (see the gates below)"]
+                if len(unsure) > MAX_UNSURE_LINES
+                else []
+            ),
+            "",
+        ]
     overall = verdict["deltas"]["overall"]
     q, cost, err = overall["quality"], overall["cost_per_1k_usd"], overall["error_rate"]
     p95 = overall["latency_ms"]["p95"]
@@ -96,10 +125,11 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
         ],
     )
     out += ["", "### Gates", ""]
-    ordered = failed + [g for g in gates if g["passed"]]
+    rank = {"failed": 0, "inconclusive": 1, "passed": 2, "not gated": 3}
+    ordered = sorted(gates, key=lambda g: rank[_status(g)])
     rows = [
         [
-            "❌" if not g["passed"] else ("⏭" if g.get("skipped") else "✅"),
+            ICONS[_status(g)],
             md_code(g["name"]),
             _fmt_observed(g["observed"]),
             _fmt_observed(g["threshold"]),
@@ -109,7 +139,7 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
     ]
     out += md_table(["", "gate", "observed", "threshold", "reason"], rows)
     if len(ordered) > MAX_GATE_ROWS:
-        out += ["", f"… and {len(ordered) - MAX_GATE_ROWS} more gates (all passed; see verdict.json)."]
+        out += ["", f"… and {len(ordered) - MAX_GATE_ROWS} more gates (passed or not gated; see verdict.json)."]
     tiers = verdict["tiers"]
     out += ["", "### Tier mix (share answered by each tier)", ""]
     out += md_table(

@@ -22,7 +22,8 @@ def xml_text(value: object) -> str:
 def render_junit(verdict: dict[str, Any]) -> str:
     gates = verdict["gates"]
     failures = sum(1 for g in gates if not g["passed"])
-    skipped = sum(1 for g in gates if g.get("skipped"))
+    # A passing inconclusive gate is reported as skipped (JUnit has no "could not tell"), with its reason.
+    skipped = sum(1 for g in gates if g["passed"] and g["status"] in ("not gated", "inconclusive"))
     suite = ET.Element(
         "testsuite",
         {
@@ -45,7 +46,9 @@ def render_junit(verdict: dict[str, Any]) -> str:
         ET.SubElement(props, "property", {"name": xml_text(key), "value": xml_text(value)})
     for gate in gates:
         case = ET.SubElement(suite, "testcase", {"classname": "routegate.gates", "name": xml_text(gate["name"])})
-        if gate.get("skipped"):
+        if gate["passed"] and gate["status"] == "inconclusive":
+            ET.SubElement(case, "skipped", {"message": xml_text(gate["reason"]), "type": "Inconclusive"})
+        elif gate.get("skipped"):
             ET.SubElement(case, "skipped", {"message": xml_text(gate["reason"])})
         elif not gate["passed"]:
             failure = ET.SubElement(case, "failure", {"message": xml_text(gate["reason"]), "type": "GateFailed"})

@@ -15,8 +15,10 @@ from functools import partial
 from typing import Any, TypedDict
 
 import numpy as np
+import pyarrow.compute as pc
 
 from routegate.pii import redact_text
+from routegate.stats.clustered import clustered_mean_delta
 from routegate.stats.intervals import (
     BOOTSTRAP_MAX_N,
     DEFAULT_SEED,
@@ -104,16 +106,38 @@ class Comparison:
         return out
 
 
-def _delta_block(b: Columns, c: Columns, rows: np.ndarray | slice, tiers: tuple[str, ...], seed: int) -> dict[str, Any]:
+def _mean_delta(seed: int, index: np.ndarray | None, clusters: tuple[np.ndarray, np.ndarray | None] | None) -> Any:
+    """``paired_mean_delta`` (independent requests), or ``clustered_mean_delta`` over ``clusters``
+    (compact codes, cluster resamples), sharing the group's resamples."""
+    if clusters is None:
+        return partial(paired_mean_delta, seed=seed, index=index)
+    codes, cluster_index = clusters
+    return lambda b, c: clustered_mean_delta(b, c, codes, seed=seed, index=cluster_index)
+
+
+def _delta_block(
+    b: Columns,
+    c: Columns,
+    rows: np.ndarray | slice,
+    tiers: tuple[str, ...],
+    seed: int,
+    clusters: np.ndarray | None = None,
+) -> dict[str, Any]:
     qb, qc = b.quality[rows], c.quality[rows]
     n = int(qb.size)
     # One set of resamples per group, shared by every bootstrapped metric (small groups only).
     index = bootstrap_index(n, seed=seed) if 1 < n <= BOOTSTRAP_MAX_N else None
-    quality = paired_mean_delta(qb, qc, seed=seed, index=index)
+    grouped = None
+    if clusters is not None:  # the group's clusters, coded 0..G-1, and resamples of whole clusters
+        codes = np.unique(clusters[rows], return_inverse=True)[1].astype(np.intp)
+        g = int(codes.max()) + 1 if n else 0
+        grouped = (codes, bootstrap_index(g, seed=seed) if 1 < n <= BOOTSTRAP_MAX_N and g > 1 else None)
+    mean_delta = _mean_delta(seed, index, grouped)
+    quality = mean_delta(qb, qc)
     cb, cc = b.cost[rows], c.cost[rows]
-    cost = paired_mean_delta(cb * 1000, cc * 1000, seed=seed, index=index)
+    cost = mean_delta(cb * 1000, cc * 1000)
     eb, ec = b.flag("error")[rows].astype(np.float64), c.flag("error")[rows].astype(np.float64)
-    errors = paired_mean_delta(eb, ec, seed=seed, index=index)
+    errors = mean_delta(eb, ec)
     latency = {}
     for q, d in zip(LATENCY_QS, _latency_deltas(b, c, rows, n, seed=seed, index=index), strict=True):
         latency[f"p{q}"] = {
@@ -148,6 +172,11 @@ def _delta_block(b: Columns, c: Columns, rows: np.ndarray | slice, tiers: tuple[
             "n_paired": quality.n,
             "mde80": quality.mde(),
             "p_noninferior": None,
+            **(
+                {"clusters": quality.clusters, "se_independent": quality.se_independent}
+                if quality.clusters is not None
+                else {}
+            ),
         },
         "cost_per_1k_usd": {
             "baseline": base_cost,
@@ -156,6 +185,7 @@ def _delta_block(b: Columns, c: Columns, rows: np.ndarray | slice, tiers: tuple[
             "delta_pct": (cand_cost - base_cost) / base_cost * 100 if base_cost else float("nan"),
             "ci95": [cost.low, cost.high],
             "ci_method": cost.method,
+            "se": cost.se,
         },
         "latency_ms": latency,
         "error_rate": {
@@ -298,6 +328,27 @@ def _suite_offsets(result: RunResult) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
 
 
+def cluster_codes(result: RunResult) -> np.ndarray | None:
+    """One int64 cluster code per request of ``result`` (row-aligned with its traces), or ``None`` when
+    no suite declares a ``cluster`` column. Codes never join requests of different suites; in a suite
+    without a cluster column every request is its own cluster."""
+    if not any(r.suite.manifest.cluster for r in result.runs):
+        return None
+    parts, start = [], 0
+    for run in result.runs:
+        n = run.traces.num_rows
+        name = run.suite.manifest.cluster
+        if name is None:
+            local = np.arange(n, dtype=np.int64)
+        else:
+            column = pc.dictionary_encode(run.suite.column("examples", name).combine_chunks())
+            local = np.asarray(pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+            local = np.where(local < 0, n + np.arange(n), local)  # no value: a cluster of its own
+        parts.append(local + start)
+        start += 2 * n  # room for the null rows' own codes
+    return np.concatenate(parts)
+
+
 def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) -> Comparison:
     """Paired deltas overall, per suite and per slice, and tier shifts (the notable examples are
     :func:`notable_examples`: a gate lists them on its other thread)."""
@@ -306,10 +357,13 @@ def compare_runs(base: RunResult, cand: RunResult, *, seed: int = DEFAULT_SEED) 
         raise RuntimeError("baseline and candidate traces are not aligned; both runs must replay the same suites")
     tiers = tuple(dict.fromkeys([*base.summary.tiers, *cand.summary.tiers]))
     ab, ac = base.columns, cand.columns
-    overall = _delta_block(ab, ac, slice(None), tiers, seed)
+    clusters = cluster_codes(base)
+    overall = _delta_block(ab, ac, slice(None), tiers, seed, clusters)
 
     def block(rows: np.ndarray) -> dict[str, Any]:
-        return copy.deepcopy(overall) if every_row(rows, ab.n) else _delta_block(ab, ac, rows, tiers, seed)
+        if every_row(rows, ab.n):
+            return copy.deepcopy(overall)
+        return _delta_block(ab, ac, rows, tiers, seed, clusters)
 
     deltas: dict[str, Any] = {"overall": overall}
     groups = base.groups

@@ -131,6 +131,9 @@ class OrderStatistics:
 
 Z_ONE_SIDED_95 = 1.6448536269514722
 Z_POWER_80 = 0.8416212335729143
+Z_ALARM = 2.241402727604947
+"""z of the default gates' regression alarm on the overall quality gate (one-sided 1.25%): ``mde80``
+is the drop it raises 80% of the time (routegate.gates.evaluate.ALARM_SHARES)."""
 
 
 def normal_sf(z: float) -> float:
@@ -151,6 +154,10 @@ class PairedDelta:
     n: int
     draws: np.ndarray | None = None
     """The bootstrap means (small n only), kept for one-sided tests on the same resamples."""
+    clusters: int | None = None
+    """Clusters the interval was computed over (``None``: every request independent)."""
+    se_independent: float | None = None
+    """With clusters: the standard error if the requests were independent (how much clustering widened it)."""
 
     def p_noninferior(self, margin: float) -> float:
         """One-sided p-value of H0: true delta <= -margin. Small p: the candidate is not worse by the margin."""
@@ -162,8 +169,19 @@ class PairedDelta:
             return 0.0 if self.delta > -margin else 1.0
         return normal_sf((self.delta + margin) / self.se)
 
-    def mde(self, *, alpha_z: float = Z_ONE_SIDED_95, power_z: float = Z_POWER_80) -> float:
-        """Smallest true change this sample detects with 80% power at one-sided 5% (``(z_a + z_b) * se``)."""
+    def p_worse(self) -> float:
+        """One-sided p-value of H0: true delta >= 0. Small p: the candidate is worse (a regression shown)."""
+        if self.n == 0:
+            return 1.0
+        if self.draws is not None:
+            return float((np.count_nonzero(self.draws >= 0) + 1) / (self.draws.size + 1))
+        if self.se == 0.0:
+            return 0.0 if self.delta < 0 else 1.0
+        return normal_sf(-self.delta / self.se)
+
+    def mde(self, *, alpha_z: float = Z_ALARM, power_z: float = Z_POWER_80) -> float:
+        """Smallest true drop this sample flags as a regression with 80% power at the default gates'
+        alarm level on the overall quality gate (one-sided 1.25%): ``(z_a + z_b) * se``."""
         return (alpha_z + power_z) * self.se
 
 
@@ -327,15 +345,3 @@ def paired_percentile_delta(
     """(delta, low, high, method) of one percentile; see :func:`paired_percentile_deltas`."""
     d = paired_percentile_deltas(baseline, candidate, (q,), seed=seed)[0]
     return d.delta, d.low, d.high, d.method
-
-
-def holm(p_values: list[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values (step-down, monotone), in the input order."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted

@@ -208,5 +208,6 @@ def import_mtbench(data: Path, out: Path, seed: int = DEFAULT_SEED) -> Path:
             "questions RouteLLM drops.",
         },
         seed,
+        cluster="question_id",  # a question's two turns share a conversation: not independent
     )
     return write_suite(out, manifest, examples, recordings, data / "routellm" / "LICENSE")

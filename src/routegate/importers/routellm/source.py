@@ -71,8 +71,9 @@ def build_manifest(
     measured: list[str],
     modelled: dict[str, str],
     seed: int,
+    cluster: str | None = None,
 ) -> dict[str, Any]:
-    """The suite.yaml of one RouteLLM suite."""
+    """The suite.yaml of one RouteLLM suite (``cluster``: the column of related requests, if any)."""
     return {
         "name": name,
         "version": SUITE_VERSION,
@@ -81,6 +82,7 @@ def build_manifest(
         "examples": "examples.parquet",
         "recordings": "recordings.parquet",
         "slices": slices,
+        **({"cluster": cluster} if cluster else {}),
         "scoring": scoring,
         "columns": {"measured": measured, "modelled": {**modelled, "seed": f"Latency jitter seed: {seed}."}},
     }

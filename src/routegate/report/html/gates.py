@@ -50,17 +50,13 @@ def show_gate_value(value: object, unit: Unit) -> str:
     return format_significant(value, 4)
 
 
-def _status(gate: GateResult) -> str:
-    return "not gated" if gate.skipped else ("passed" if gate.passed else "failed")
-
-
 def gates_table(gates: Sequence[GateResult]) -> dict[str, Any]:
-    """The gates section: failed first, then passed, then not gated (each in verdict order), capped."""
-    rank = {"failed": 0, "passed": 1, "not gated": 2}
+    """The gates section: failed first, then inconclusive, passed, not gated (each in verdict order), capped."""
+    rank = {"failed": 0, "inconclusive": 1, "passed": 2, "not gated": 3}
     rows = [
         {
             "name": g.name,
-            "status": _status(g),
+            "status": g.status,
             "observed": show_gate_value(g.observed, g.unit),
             "threshold": show_gate_value(g.threshold, g.unit),
             "reason": str(g.reason),
@@ -76,7 +72,9 @@ def gates_table(gates: Sequence[GateResult]) -> dict[str, Any]:
         "failed": counts["failed"],
         "passed": counts["passed"],
         "skipped": counts["not gated"],
+        "inconclusive": counts["inconclusive"],
         "failed_names": [r["name"] for r in rows if r["status"] == "failed"],
+        "inconclusive_names": [r["name"] for r in rows if r["status"] == "inconclusive"],
     }
 
 

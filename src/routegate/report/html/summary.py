@@ -32,7 +32,15 @@ def banner(verdict: Mapping[str, Any], gates: Mapping[str, Any], n: int) -> dict
     cand = policy_label(verdict["candidate"]["policy"])
     passed = bool(verdict.get("passed"))
     skipped = f" ({gates['skipped']} not gated)" if gates["skipped"] else ""
-    if passed:
+    unsure = gates["inconclusive_names"]
+    if passed and unsure:
+        listed = ", ".join(unsure[:3]) + (f" and {len(unsure) - 3} more" if len(unsure) > 3 else "")
+        sentence = (
+            f"The candidate {cand} fails none of {gates['total'] - gates['skipped']} gates against the baseline "
+            f"{base} on {format_count(n)} requests{skipped}, but the suites cannot tell for {len(unsure)}: "
+            f"{listed} (inconclusive: not shown met, not shown missed)."
+        )
+    elif passed:
         sentence = (
             f"The candidate {cand} passes all {gates['total'] - gates['skipped']} gates against the baseline "
             f"{base} on {format_count(n)} requests{skipped}."
@@ -44,7 +52,8 @@ def banner(verdict: Mapping[str, Any], gates: Mapping[str, Any], n: int) -> dict
             f"The candidate {cand} fails {gates['failed']} of {gates['total']} gates against the baseline "
             f"{base} on {format_count(n)} requests: {', '.join(names)}{more}."
         )
-    return {"passed": passed, "title": "PASSED" if passed else "FAILED", "sentence": sentence}
+    title = "FAILED" if not passed else f"PASSED, {len(unsure)} INCONCLUSIVE" if unsure else "PASSED"
+    return {"passed": passed, "unsure": bool(unsure), "title": title, "sentence": sentence}
 
 
 def headline(overall: Mapping[str, Any]) -> str:
