@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from conftest import changed_policy
+from routegate.faults.resolve import parse_scenario_args, resolve_scenarios
 from routegate.faults.scenario import PriceShock, Scenario
 from routegate.gates.resilience import resilience_gates
 from routegate.gates.spec import GatesSpec, ResilienceGates
@@ -18,6 +21,7 @@ from routegate.load.policy import load_policy
 from routegate.load.suite import Suite, load_suite
 from routegate.pipeline import RunOptions, drill_policy, drill_scenario, gate_policies, run_policy
 from routegate.report.verdict import verdict_json
+from routegate.stats.resilience import provider_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "policies" / "assistant.yaml"
@@ -177,3 +181,26 @@ def test_unknown_scenario_and_bad_file_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2
     col = "  - {type: outage, provider: nowhere}".index("nowhere") + 1
     assert f"{bad}:4:{col}: faults[0].provider:" in r.stderr
+
+
+def test_a_timed_outage_starts_into_the_traffic_whatever_epoch_the_timestamps_count_from() -> None:
+    """``<provider>-down-2h`` on arrivals that start 3 days after 0 (real timestamps) hits the same
+    requests as on arrivals from 0: the scenario's clock starts at the first arrival."""
+    policy = load_policy(str(SINGLE))  # each tier on one provider: an outage leaves requests unanswered
+    suite = load_suite(ROOT / "eval_suites" / "routellm-gsm8k")
+    answered = {}
+    for offset in (0.0, 3 * 86_400_000.0):
+        arrival = suite.examples.column("arrival_ms").to_numpy(zero_copy_only=False) + offset
+        shifted = replace(
+            suite,
+            examples=suite.examples.set_column(
+                suite.examples.column_names.index("arrival_ms"), "arrival_ms", pa.array(arrival)
+            ),
+        )
+        no_fault = run_policy(policy, [shifted])
+        calls = provider_calls(no_fault.runs, policy.catalog)
+        (scenario,) = resolve_scenarios(parse_scenario_args(["openai-down-2h"], [policy]), [policy], calls, [shifted])
+        run = drill_scenario(policy, [shifted], scenario, RunOptions(), no_fault)
+        answered[offset] = int(np.count_nonzero(~run.traces.column("error").to_numpy(zero_copy_only=False)))
+    assert answered[0.0] < suite.examples.num_rows  # the outage hits some requests
+    assert answered[3 * 86_400_000.0] == answered[0.0]

@@ -14,6 +14,7 @@ from routegate import gate_policies, load_gates, load_policy, load_suite
 from routegate.gates.spec import GatesSpec
 from routegate.load.policy import Policy
 from routegate.stats.clustered import clustered_mean_delta
+from routegate.stats.compare import TEXT_LIMIT, truncate_text
 from routegate.stats.intervals import paired_mean_delta
 from routegate.stats.multiplicity import benjamini_hochberg, holm
 
@@ -198,3 +199,16 @@ def test_mtbench_is_clustered_by_question_and_the_gate_says_how_much_it_widened(
     assert "over 80 clusters of related requests" in quality.reason
     assert quality.details is not None
     assert quality.details["widening"] == pytest.approx(q["se"] / q["se_independent"])
+
+
+def test_a_long_prompt_keeps_its_head_and_its_tail() -> None:
+    """A listed example's prompt past the limit keeps the end, where a long prompt asks its question."""
+    text = "context " * 1000 + "QUESTION: what is the total?"
+    cut = truncate_text(text)
+    assert cut is not None
+    assert len(cut) <= TEXT_LIMIT
+    assert cut.startswith("context context")
+    assert cut.endswith("QUESTION: what is the total?")
+    left_out = len(text) - (len(cut) - len(cut[cut.index(" … [") : cut.index("] … ") + 4]))
+    assert f"… [{left_out:,} characters left out] …" in cut
+    assert truncate_text("short") == "short"

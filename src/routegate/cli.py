@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from routegate._version import __version__
-from routegate.errors import InputError, errors_only
+from routegate.errors import InputError
 from routegate.inputs import load_suites, parse_scenarios, select_providers
 from routegate.power import power
 from routegate.progress import build_progress
-from routegate.project.cli import check
+from routegate.project.cli import check, validate
 
 if TYPE_CHECKING:  # each command imports what it uses when it runs: ``routegate --help`` stays fast
     from routegate.engine.coverage import OnMissing
@@ -32,6 +32,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a tool whose reader went away (``routegate explain P | head``)."""
 
 
 def report_input_errors(func: F) -> F:
@@ -45,6 +47,8 @@ def report_input_errors(func: F) -> F:
             for problem in exc.problems:
                 click.echo(problem.format(), err=True)
             sys.exit(EXIT_BAD_INPUT)
+        except BrokenPipeError:  # stdout closed by its reader (``| head``): end quietly, as a Unix tool does
+            sys.exit(EXIT_BROKEN_PIPE)
         except OSError as exc:  # e.g. an output folder that cannot be created or written
             where = exc.filename if exc.filename is not None else "-"
             click.echo(f"{where}:0:0: -: cannot write: {exc.strerror or exc}", err=True)
@@ -123,26 +127,6 @@ def _exit_code(code: object) -> int:
 @click.version_option(__version__, prog_name="routegate")
 def main() -> None:
     """Gate routing-policy changes like deployments: replay, score, compare, verdict."""
-
-
-@main.command()
-@click.argument("paths", nargs=-1)
-@click.option("--strict", is_flag=True, help="Treat warnings (e.g. shadowed rules) as errors.")
-@report_input_errors
-def validate(paths: tuple[str, ...], strict: bool) -> None:
-    """Check policies, catalogs, suites, project files with all they declare (no PATHS: ./routegate.yaml)."""
-    from routegate.project.validate import validate_all
-
-    checked, problems = validate_all(paths or ("routegate.yaml",))
-    for problem in problems:
-        click.echo(problem.format(), err=True)
-    failed = errors_only(problems) or (strict and problems)
-    if failed:
-        n = len(problems) if strict else len(errors_only(problems))
-        click.echo(f"{n} problem(s) found; {len(checked)} item(s) passed", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    for line in checked:
-        click.echo(f"ok  {line}")
 
 
 @main.command()
@@ -398,3 +382,4 @@ def import_(ctx: click.Context) -> None:
 
 main.add_command(check)
 main.add_command(power)
+main.add_command(validate)

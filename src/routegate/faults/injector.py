@@ -121,7 +121,9 @@ class FaultInjector:
         salt: str = "",
     ) -> None:
         """``arrival_ms``: the suite's own arrival times (needed when the scenario has an arrival
-        process); ``salt``: e.g. the suite's name, so two suites draw independently."""
+        process; without one, the scenario's clock starts at the first of them, so that ``start: 10m``
+        means ten minutes into the traffic, whatever epoch the timestamps count from); ``salt``: e.g.
+        the suite's name, so two suites draw independently."""
         self.inner = inner
         self.scenario = scenario
         self.catalog = catalog
@@ -131,11 +133,14 @@ class FaultInjector:
         self._key = _key(scenario.seed, salt)
         self._retry_codes = np.array([ERROR_CODES[k] for k in retry.on], dtype=np.int8)
         self._shift: np.ndarray | None = None
+        self._origin = 0.0
         if scenario.arrival is not None:
             if arrival_ms is None:
                 raise ValueError("a scenario with an arrival process needs the suite's arrival_ms")
             own = np.asarray(arrival_ms, dtype=np.float64)
             self._shift = scenario.arrival.arrivals_ms(own.size, scenario.seed) - own
+        elif arrival_ms is not None and len(arrival_ms):
+            self._origin = float(np.min(np.asarray(arrival_ms, dtype=np.float64)))
         self._models: tuple[str, ...] | None = None
         self._open: dict[str, list[tuple[float, float]]] = {}
 
@@ -160,7 +165,7 @@ class FaultInjector:
     def clock(self, batch: CallBatch) -> np.ndarray:
         """Virtual start of each call on the scenario's clock."""
         if self._shift is None:
-            return np.asarray(batch.start_ms, dtype=np.float64)
+            return np.asarray(batch.start_ms, dtype=np.float64) - self._origin
         return np.asarray(batch.start_ms + self._shift[batch.request], dtype=np.float64)
 
     def _fire(self, batch: CallBatch, rows: np.ndarray, t: np.ndarray, retry: int) -> tuple[np.ndarray, ...]:

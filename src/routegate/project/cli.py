@@ -1,4 +1,5 @@
-"""The ``routegate check`` command: gate what a branch changed (``project.check``, ``project.run``).
+"""The ``routegate check`` command (gate what a branch changed: ``project.check``, ``project.run``) and
+``routegate validate`` (project files with all they declare: ``project.validate``).
 
 Registered on the ``routegate`` group by ``routegate.cli``; the work is imported on use.
 """
@@ -109,3 +110,24 @@ def _annotate(checked: list[Any], loaded: list[Any]) -> None:
             rules = np.concatenate([r.replay.plan.rule for r in c.outcome.candidate.runs])
             if (rule := a.worst_rule(base, cand, rules)) is not None:
                 click.echo(a.rule_annotation(policy, text, item.candidate, *rule))
+
+
+@click.command()
+@click.argument("paths", nargs=-1)
+@click.option("--strict", is_flag=True, help="Treat warnings (e.g. shadowed rules) as errors.")
+def validate(paths: tuple[str, ...], strict: bool) -> None:
+    """Check policies, catalogs, suites, project files with all they declare (no PATHS: ./routegate.yaml)."""
+    from routegate.cli import EXIT_BAD_INPUT, report_input_errors
+    from routegate.errors import errors_only
+    from routegate.project.validate import validate_all
+
+    checked, problems = report_input_errors(validate_all)(paths or ("routegate.yaml",))
+    for problem in problems:
+        click.echo(problem.format(), err=True)
+    failed = errors_only(problems) or (strict and problems)
+    if failed:
+        n = len(problems) if strict else len(errors_only(problems))
+        click.echo(f"{n} problem(s) found; {len(checked)} item(s) passed", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    for line in checked:
+        click.echo(f"ok  {line}")

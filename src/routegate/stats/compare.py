@@ -230,10 +230,14 @@ def tier_shift(b: Columns, c: Columns, tiers: tuple[str, ...]) -> dict[str, Any]
     return {"tiers": labels, "counts": matrix.tolist()}
 
 
-def _truncate(text: str | None) -> str | None:
-    if text is None:
-        return None
-    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+def truncate_text(text: str | None) -> str | None:
+    """``text`` within ``TEXT_LIMIT`` characters: its head and its tail, where a long prompt keeps
+    its question (the end), with the number of characters left out between them."""
+    if text is None or len(text) <= TEXT_LIMIT:
+        return text
+    keep = TEXT_LIMIT - 60  # room for the marker
+    head, tail = text[: keep // 2], text[len(text) - (keep - keep // 2) :]
+    return f"{head} … [{len(text) - len(head) - len(tail):,} characters left out] … {tail}"
 
 
 def extremes(values: np.ndarray, limit: int) -> tuple[list[int], list[int]]:
@@ -293,7 +297,7 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
 
     def answer(side: str, suite_i: int, local: int) -> str | None:
         text = texts[(side, suite_i)][local]
-        return _truncate(None if text is None else redact_text(text))  # reports never carry raw PII
+        return truncate_text(None if text is None else redact_text(text))  # reports never carry raw PII
 
     def describe(i: int) -> dict[str, Any]:
         suite_i = suite_of[i]
@@ -304,7 +308,7 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
         return {
             "suite": run_b.suite.name,
             "example_id": b.column("example_id")[i].as_py(),
-            "prompt": _truncate(redact_text(text)),
+            "prompt": truncate_text(redact_text(text)),
             "baseline": {
                 "tier": b.column("final_tier")[i].as_py(),
                 "model": b.column("final_model")[i].as_py(),
