@@ -212,3 +212,29 @@ def test_a_long_prompt_keeps_its_head_and_its_tail() -> None:
     left_out = len(text) - (len(cut) - len(cut[cut.index(" … [") : cut.index("] … ") + 4]))
     assert f"… [{left_out:,} characters left out] …" in cut
     assert truncate_text("short") == "short"
+
+
+def test_an_unknown_slice_column_in_a_gates_file_is_bad_input_at_its_position(tmp_path: Path) -> None:
+    """Every unknown column, at its line and column in the gates file, before any replay or report."""
+    gates = tmp_path / "gates.yaml"
+    gates.write_text("quality:\n  slices:\n    columns: [task_type, taks_type, nope]\n")
+    done = run_cli(
+        "gate",
+        "--baseline",
+        str(ASSISTANT),
+        "--candidate",
+        str(ASSISTANT),
+        "--suite",
+        str(ROOT / "eval_suites" / "routellm-mtbench"),
+        "--gates",
+        str(gates),
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert done.code == 2
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith(
+        f"{gates}:3:26: quality.slices.columns[1]: slice column 'taks_type' is not in the suites"
+    )
+    assert lines[1].startswith(f"{gates}:3:37: quality.slices.columns[2]: slice column 'nope' is not in the suites")
+    assert not (tmp_path / "out").exists()

@@ -37,7 +37,7 @@ from routegate.gates.evaluate import evaluate_gates
 from routegate.gates.outcome import GateOutcome
 from routegate.gates.resilience import resilience_gates, with_privacy
 from routegate.gates.result import GateResult
-from routegate.gates.spec import GatesSpec, ResilienceGates
+from routegate.gates.spec import GatesSpec, ResilienceGates, check_slice_columns
 from routegate.load.policy import Policy
 from routegate.load.suite import Suite, load_suite
 from routegate.providers.base import Provider
@@ -144,6 +144,7 @@ def gate_policies(
     """Run both policies over the same loaded suites, compare them paired, evaluate the gates (and
     drill each of ``scenarios``)."""
     options = options or RunOptions()
+    check_slice_columns(gates, list(dict.fromkeys(c for s in suites for c in s.slice_columns)), gates_source)
     groups = suite_groups(suites)
     if options.recorded:
         base, cand, comparison, points = _run_and_compare_concurrently(baseline, candidate, suites, options, groups)

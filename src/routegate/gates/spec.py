@@ -13,10 +13,12 @@ breaches, always on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field
 
+from routegate.errors import InputError, Problem, format_path
 from routegate.load.schema import Frozen, validate_document
 from routegate.load.sources import parse_source
 from routegate.load.yamlsource import parse_yaml
@@ -123,3 +125,22 @@ def load_gates(spec: str | None) -> tuple[GatesSpec, str]:
     source = parse_source(spec)
     doc = parse_yaml(source.read_text(), source.display)
     return validate_document(GatesSpec, doc), source.display
+
+
+def check_slice_columns(spec: GatesSpec, slices: Sequence[str], source: str) -> None:
+    """``quality.slices.columns`` names only slices the suites have (``slices``); else ``InputError`` at the
+    column's place in the gates file ``source`` (``(defaults)`` has none), before any replay."""
+    sg = spec.quality.slices
+    if sg is None or sg.columns is None:
+        return
+    unknown = [(i, c) for i, c in enumerate(sg.columns) if c not in slices]
+    if not unknown:
+        return
+    doc = None if source == "(defaults)" else parse_yaml(parse_source(source).read_text(), source)
+    problems = []
+    for i, column in unknown:
+        path = ("quality", "slices", "columns", i)
+        line, col = doc.position(path) if doc is not None else (0, 0)
+        message = f"slice column {column!r} is not in the suites; slices: {', '.join(slices)}"
+        problems.append(Problem(source, line, col, format_path(path), message))
+    raise InputError(problems)

@@ -16,7 +16,7 @@ from typing import Any
 from routegate.faults.resolve import ScenarioArg, parse_scenario_args
 from routegate.gates.outcome import GateOutcome
 from routegate.gates.result import Verdict
-from routegate.gates.spec import GatesSpec, load_gates
+from routegate.gates.spec import GatesSpec, check_slice_columns, load_gates
 from routegate.load.policy import Policy, load_policy
 from routegate.load.suite import Suite, load_suite
 from routegate.outputs import diff_policies, write_gate
@@ -72,6 +72,7 @@ def load_inputs(project: Project, plan: CheckPlan) -> list[Loaded]:
             [here(project, s) if s.endswith((".yaml", ".yml")) else s for s in g.entry.scenarios], [candidate]
         )
         picked = tuple(suites[name] for name in g.entry.suites)
+        check_slice_columns(gates, list(dict.fromkeys(c for s in picked for c in s.slice_columns)), source)
         suite = g.why.removeprefix(SUITE_EDITED)
         if g.why.startswith(SUITE_EDITED) and suite in suites:
             change = suite_change(project.root, plan.changes.merge_base, suite, suites[suite])
