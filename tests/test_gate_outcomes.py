@@ -3,6 +3,7 @@ single-valued slices, clusters: on the bundled suites, with the default gates un
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -238,3 +239,21 @@ def test_an_unknown_slice_column_in_a_gates_file_is_bad_input_at_its_position(tm
     )
     assert lines[1].startswith(f"{gates}:3:37: quality.slices.columns[2]: slice column 'nope' is not in the suites")
     assert not (tmp_path / "out").exists()
+
+
+def test_escalation_without_confidences_is_warned_about_on_the_cli(tmp_path: Path) -> None:
+    """The assistant escalates the fast tier below confidence 0.5; MT-Bench records no confidence."""
+    suite = str(ROOT / "eval_suites" / "routellm-mtbench")
+    done = run_cli("run", "--policy", str(ASSISTANT), "--suite", suite, "--out", str(tmp_path / "run"))
+    assert done.code == 0, done.stderr
+    count = json.loads((tmp_path / "run" / "summary.json").read_text())["metrics"]["overall"]["confidence_missing"]
+    assert count > 0
+    missing = [line for line in done.stderr.splitlines() if line.startswith("warning: assistant: ")]
+    assert missing == [
+        f"warning: assistant: {count:,} request(s) reached an escalation threshold (escalation.steps) with no "
+        "confidence recorded or scored, so they did not escalate (docs/engine.md)"
+    ]
+    single = str(ROOT / "policies" / "single" / "gpt-4-1106-preview.yaml")
+    quiet = run_cli("run", "--policy", single, "--suite", suite, "--out", str(tmp_path / "single"))
+    assert quiet.code == 0, quiet.stderr
+    assert "warning:" not in quiet.stderr

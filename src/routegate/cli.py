@@ -194,7 +194,7 @@ def run(
     """
     from routegate.engine.traces import write_traces
     from routegate.load.policy import load_policy
-    from routegate.outputs import write_run
+    from routegate.outputs import confidence_warnings, write_run
     from routegate.pipeline import RunOptions, run_policy_writing_traces
     from routegate.stats.intervals import DEFAULT_SEED
 
@@ -213,6 +213,8 @@ def run(
 
             resilience = drill_policy(policy, suites, scenarios, options, result)
     summary_md = write_run(out, result.summary, resilience)
+    for warning in confidence_warnings([(policy.name, result.summary)]):
+        click.echo(warning, err=True)
     overall = result.summary.metrics["overall"]
     click.echo(
         f"{policy.name}: {overall['n']:,} requests, quality {100 * overall['quality']['mean']:.1f}%, "
@@ -299,7 +301,7 @@ def gate(
     """
     from routegate.gates.spec import load_gates
     from routegate.load.policy import load_policy
-    from routegate.outputs import diff_policies, verdict_lines, write_gate
+    from routegate.outputs import confidence_warnings, diff_policies, verdict_lines, write_gate
     from routegate.pipeline import RunOptions, gate_policies
     from routegate.stats.intervals import DEFAULT_SEED
 
@@ -318,6 +320,12 @@ def gate(
     diff = diff_policies(baseline_spec, candidate_spec, baseline.source, candidate.source)
     report = write_gate(Path(out_dir), outcome, gates_cfg, policy_diff=diff, generated_at=generated_at, traces=traces)
     *lines, counts = verdict_lines(outcome.verdict)
+    sides = [
+        (f"baseline {baseline.name}", outcome.baseline.summary),
+        (f"candidate {candidate.name}", outcome.candidate.summary),
+    ]
+    for warning in confidence_warnings(sides):
+        click.echo(warning, err=True)
     click.echo(
         "\n".join([*lines, f"routegate gate {'PASSED' if outcome.verdict else 'FAILED'}: {counts}; report: {report}"])
     )

@@ -112,3 +112,17 @@ def verdict_lines(verdict: Verdict, indent: str = "  ") -> list[str]:
     ]
     unsure = f", {len(verdict.inconclusive)} inconclusive" if verdict.inconclusive else ""
     return [*lines, f"{len(verdict.failed)} of {len(verdict.gates)} gates failed{unsure}"]
+
+
+def confidence_warnings(sides: Sequence[tuple[str, RunSummary]]) -> list[str]:
+    """A warning per run whose confidence escalation had to decide without a confidence: those
+    requests did not escalate, which a summary.json field alone (``confidence_missing``) hides."""
+    out = []
+    for side, summary in sides:
+        missing = summary.metrics["overall"]["confidence_missing"]
+        if missing:
+            out.append(
+                f"warning: {side}: {missing:,} request(s) reached an escalation threshold (escalation.steps) with "
+                "no confidence recorded or scored, so they did not escalate (docs/engine.md)"
+            )
+    return out
