@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import changed_policy, run_cli
-from routegate import gate_policies, load_gates, load_policy, load_suite
+from routegate import gate_policies, load_gates, load_policy, load_suite, render_html, verdict_json
 from routegate.gates.spec import GatesSpec
 from routegate.load.policy import Policy
 from routegate.stats.clustered import clustered_mean_delta
@@ -257,3 +257,25 @@ def test_escalation_without_confidences_is_warned_about_on_the_cli(tmp_path: Pat
     quiet = run_cli("run", "--policy", single, "--suite", suite, "--out", str(tmp_path / "single"))
     assert quiet.code == 0, quiet.stderr
     assert "warning:" not in quiet.stderr
+
+
+def test_listed_regressions_spread_over_task_types_and_say_why_an_answer_is_missing() -> None:
+    """MMLU's drops are all -1 (binary quality) and its ids sort by subject: the list must not be ten
+    abstract-algebra questions, and MMLU's missing answer texts are named as such, with the reference."""
+    suites = [load_suite(ROOT / "eval_suites" / n) for n in ("routellm-mmlu", "routellm-gsm8k")]
+    gates = GatesSpec()
+    worse = gate_policies(
+        load_policy(str(ASSISTANT)), load_policy(str(changed_policy("assistant-cheaper-math"))), suites, gates
+    )
+    listed = worse.comparison.examples
+    assert listed is not None
+    regressions = listed["regressions"]
+    assert len(regressions) == 10
+    subjects = {r["example_id"].rsplit("-", 1)[0] for r in regressions}
+    assert len(subjects) > 1, subjects
+    assert all(r["reference"] is not None for r in regressions if r["suite"] == "routellm-gsm8k")
+    html = render_html(verdict_json(worse, gates), gates=worse.verdict.gates)
+    if any(r["suite"] == "routellm-mmlu" for r in regressions):
+        assert "(answer text not recorded in this suite)" in html
+    assert "(no response)" not in html
+    assert "<h4>Reference answer</h4>" in html

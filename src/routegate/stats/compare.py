@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any, TypedDict
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from routegate.pii import redact_text
@@ -51,7 +52,7 @@ class ComparedRun(TypedDict):
 
 
 class NotableExamples(TypedDict):
-    """The requests a gate lists (``notable_examples``), each with its prompt and both answers."""
+    """The requests a gate lists (``notable_examples``), each with its prompt, reference and both answers."""
 
     regressions: list[dict[str, Any]]
     """The requests whose quality dropped most, largest drop first."""
@@ -240,40 +241,47 @@ def truncate_text(text: str | None) -> str | None:
     return f"{head} … [{len(text) - len(head) - len(tail):,} characters left out] … {tail}"
 
 
-def extremes(values: np.ndarray, limit: int) -> tuple[list[int], list[int]]:
-    """Rows of the ``limit`` lowest and the ``limit`` highest finite ``values``: the two ends of the
-    finite rows sorted by value, then by row (so ties list the same rows every time: the lowest rows
-    at the low end, the highest at the high end), without sorting every row (a partition per end)."""
+def spread_extremes(values: np.ndarray, groups: np.ndarray, limit: int) -> list[int]:
+    """The rows of the ``limit`` lowest finite ``values``, ties taken in turn from each group (one row
+    of each task type, then a second of each, ...), so that a binary quality's many equal drops do
+    not all come from the first subject in table order. Ordered by value, then by that turn."""
     rows = np.flatnonzero(np.isfinite(values))
-    picked = values[rows]
-    low = _lowest(picked, rows, rows, limit)
-    high = _lowest(-picked[::-1], rows[::-1], -rows[::-1], limit)
-    return low, high
-
-
-def _lowest(values: np.ndarray, rows: np.ndarray, keys: np.ndarray, limit: int) -> list[int]:
-    """The ``limit`` ``rows`` of the smallest ``values``, ties by ascending ``keys`` (``keys`` ascend
-    along the arrays), in that order."""
     if limit <= 0 or rows.size == 0:
         return []
-    if rows.size > limit:
-        kth = np.partition(values, limit - 1)[limit - 1]
-        below = np.flatnonzero(values < kth)
-        ties = np.flatnonzero(values == kth)[: limit - below.size]  # the first ties have the smallest keys
-        keep = np.concatenate([below, ties])
-        values, rows, keys = values[keep], rows[keep], keys[keep]
-    order = np.lexsort((keys, values))
+    picked = values[rows]
+    if rows.size > limit:  # every row at or below the limit-th value: ties are what gets spread
+        keep = picked <= np.partition(picked, limit - 1)[limit - 1]
+        rows, picked = rows[keep], picked[keep]
+    group = groups[rows]
+    order = np.lexsort((rows, group, picked))  # by value, then group, then row
+    rows, picked, group = rows[order], picked[order], group[order]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = (picked[1:] != picked[:-1]) | (group[1:] != group[:-1])
+    starts = np.flatnonzero(first)
+    turn = np.arange(rows.size) - np.repeat(starts, np.diff(np.append(starts, rows.size)))
+    order = np.lexsort((group, turn, picked))  # by value, then turn within (value, group), then group
     return [int(r) for r in rows[order][:limit]]
 
 
+def _group_codes(result: RunResult) -> np.ndarray:
+    """Per request a code of (suite, task type), for spreading the listed examples."""
+    column = result.traces.column("task_type").combine_chunks()
+    suites = result.traces.column("suite").combine_chunks()
+    keys = pc.binary_join_element_wise(
+        pc.cast(suites, pa.string()), pc.fill_null(pc.cast(column, pa.string()), ""), "/"
+    )
+    return np.asarray(pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMPLES) -> NotableExamples:
-    """The requests whose quality dropped (rose) the most, with prompt and both answers, truncated."""
+    """The requests whose quality dropped (rose) the most, spread over the suites' task types where
+    drops tie (``spread_extremes``), with the prompt, the reference and both answers, truncated."""
     b, c = base.traces, cand.traces
     qb, qc = base.columns.quality, cand.columns.quality
     d = qc - qb
-    worst, best = extremes(d, limit)
-    worst = [i for i in worst if d[i] < 0]
-    best = [i for i in best if d[i] > 0]
+    groups = _group_codes(base)
+    worst = [i for i in spread_extremes(d, groups, limit) if d[i] < 0]
+    best = [i for i in spread_extremes(-d, groups, limit) if d[i] > 0]
     offsets = _suite_offsets(base)
     picked = worst + best
     suite_of = {i: int(np.searchsorted(offsets, i, side="right") - 1) for i in picked}
@@ -305,10 +313,12 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
         local = i - int(offsets[suite_i])
         prompt = prompts[suite_i][local] or []
         text = "\n\n".join(f"[{m.get('role')}] {m.get('content') or ''}" for m in prompt)
+        reference = run_b.suite.examples.column("reference")[local].as_py()
         return {
             "suite": run_b.suite.name,
             "example_id": b.column("example_id")[i].as_py(),
             "prompt": truncate_text(redact_text(text)),
+            "reference": truncate_text(None if reference is None else redact_text(str(reference))),
             "baseline": {
                 "tier": b.column("final_tier")[i].as_py(),
                 "model": b.column("final_model")[i].as_py(),

@@ -10,7 +10,17 @@ from routegate.units import MISSING
 
 
 def _text_or_none(x: Any) -> str:
-    return "(no response)" if x is None else str(x)
+    return "(no prompt)" if x is None else str(x)
+
+
+def _answer(side: Mapping[str, Any]) -> str:
+    """The answer's text; without one, why: the request failed, or the suite records no answer texts
+    (RouteLLM's MMLU: only which letter was right)."""
+    if side.get("response") is not None:
+        return str(side["response"])
+    return (
+        "(no answer: the request failed)" if side.get("model") is None else "(answer text not recorded in this suite)"
+    )
 
 
 def example_lists(verdict: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -27,13 +37,14 @@ def example_lists(verdict: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]
                     "id": str(ex.get("example_id", "")),
                     "delta": show_points(ex.get("delta"), 1),
                     "prompt": _text_or_none(ex.get("prompt")),
+                    "reference": None if ex.get("reference") is None else str(ex["reference"]),
                     "sides": [
                         {
                             "run": run,
                             "tier": str(s.get("tier") or "(failed)"),
                             "model": str(s.get("model") or MISSING),
                             "quality": show_share(s.get("quality")),
-                            "response": _text_or_none(s.get("response")),
+                            "response": _answer(s),
                         }
                         for run, s in (("baseline", b), ("candidate", c))
                     ],
