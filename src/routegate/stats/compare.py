@@ -10,6 +10,7 @@ which the pipeline sets as ``Comparison.examples``. verdict.json is built from i
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypedDict
@@ -241,10 +242,11 @@ def truncate_text(text: str | None) -> str | None:
     return f"{head} … [{len(text) - len(head) - len(tail):,} characters left out] … {tail}"
 
 
-def spread_extremes(values: np.ndarray, groups: np.ndarray, limit: int) -> list[int]:
+def spread_extremes(values: np.ndarray, group_of: Callable[[np.ndarray], np.ndarray], limit: int) -> list[int]:
     """The rows of the ``limit`` lowest finite ``values``, ties taken in turn from each group (one row
     of each task type, then a second of each, ...), so that a binary quality's many equal drops do
-    not all come from the first subject in table order. Ordered by value, then by that turn."""
+    not all come from the first subject in table order. Ordered by value, then by that turn.
+    ``group_of(rows)``: the group codes of those rows (asked only for the rows at the low end)."""
     rows = np.flatnonzero(np.isfinite(values))
     if limit <= 0 or rows.size == 0:
         return []
@@ -252,7 +254,7 @@ def spread_extremes(values: np.ndarray, groups: np.ndarray, limit: int) -> list[
     if rows.size > limit:  # every row at or below the limit-th value: ties are what gets spread
         keep = picked <= np.partition(picked, limit - 1)[limit - 1]
         rows, picked = rows[keep], picked[keep]
-    group = groups[rows]
+    group = np.asarray(group_of(rows), dtype=np.int64)
     order = np.lexsort((rows, group, picked))  # by value, then group, then row
     rows, picked, group = rows[order], picked[order], group[order]
     first = np.ones(rows.size, dtype=bool)
@@ -263,13 +265,12 @@ def spread_extremes(values: np.ndarray, groups: np.ndarray, limit: int) -> list[
     return [int(r) for r in rows[order][:limit]]
 
 
-def _group_codes(result: RunResult) -> np.ndarray:
-    """Per request a code of (suite, task type), for spreading the listed examples."""
-    column = result.traces.column("task_type").combine_chunks()
-    suites = result.traces.column("suite").combine_chunks()
-    keys = pc.binary_join_element_wise(
-        pc.cast(suites, pa.string()), pc.fill_null(pc.cast(column, pa.string()), ""), "/"
-    )
+def _group_codes(result: RunResult, rows: np.ndarray) -> np.ndarray:
+    """A code per one of ``rows`` for its (suite, task type), to spread the listed examples."""
+    picked = pa.array(rows, pa.int64())
+    suites = pc.cast(result.traces.column("suite").take(picked), pa.string())
+    tasks = pc.fill_null(pc.cast(result.traces.column("task_type").take(picked), pa.string()), "")
+    keys = pc.binary_join_element_wise(suites, tasks, "/").combine_chunks()
     return np.asarray(pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
@@ -279,9 +280,9 @@ def notable_examples(base: RunResult, cand: RunResult, *, limit: int = TOP_EXAMP
     b, c = base.traces, cand.traces
     qb, qc = base.columns.quality, cand.columns.quality
     d = qc - qb
-    groups = _group_codes(base)
-    worst = [i for i in spread_extremes(d, groups, limit) if d[i] < 0]
-    best = [i for i in spread_extremes(-d, groups, limit) if d[i] > 0]
+    group_of = partial(_group_codes, base)
+    worst = [i for i in spread_extremes(d, group_of, limit) if d[i] < 0]
+    best = [i for i in spread_extremes(-d, group_of, limit) if d[i] > 0]
     offsets = _suite_offsets(base)
     picked = worst + best
     suite_of = {i: int(np.searchsorted(offsets, i, side="right") - 1) for i in picked}
