@@ -109,7 +109,9 @@ def test_a_real_regression_fails_and_an_identical_policy_passes() -> None:
     worse = gate_policies(base, load_policy(str(changed_policy("assistant-cheaper-math"))), suites, gates)
     quality = next(g for g in worse.verdict.gates if g.name == "quality")
     assert quality.status == "failed"
-    assert "a significant drop" in quality.reason
+    assert "a significant drop (p<0.001)" in quality.reason  # plain words; the exact p is in details
+    assert quality.details is not None
+    assert quality.details["p_regression"] < 1e-6
     same = gate_policies(base, base, suites, gates)
     assert all(g.status in ("passed", "not gated") for g in same.verdict.gates), [
         (g.name, g.status) for g in same.verdict.gates

@@ -49,6 +49,11 @@ class _QualityTest:
     """How the alarm's p-value was adjusted, for the reason (``""``: not adjusted)."""
 
 
+def _p(p: float) -> str:
+    """A p-value as a reason shows it: ``p<0.001`` below that (the exact figure is in ``details``)."""
+    return "p<0.001" if p < 0.001 else f"p={format_significant(p, 2)}"
+
+
 def _needed(n: int, se: float, margin: float, alpha: float) -> int | None:
     """Scored requests this comparison would need for an equal-quality candidate to pass at ``margin``
     80% of the time: ``(z_alpha + z_0.8) * se`` shrinks as 1/sqrt(n) until it reaches the margin."""
@@ -83,13 +88,13 @@ def _quality_gate(name: str, block: dict[str, Any], test: _QualityTest, p_ni: fl
         if q["clusters"] < q["n_paired"] and f"{widened:.2f}" != "1.00":  # said only where it changed something
             ci += f", over {q['clusters']:,} clusters of related requests: {widened:.2f}x as wide as if independent"
     if p_ni < test.alpha:
-        p_text = format_significant(p_ni, 3)
-        reason = f"quality {format_points(observed)} ({ci}); not worse by more than {m} (p={p_text})"
+        p_text = _p(p_ni)
+        reason = f"quality {format_points(observed)} ({ci}); not worse by more than {m} ({p_text})"
         return GateResult(name, True, observed, -margin, reason, details=details, unit=Unit.POINTS)
     if observed < -margin and p_worse < test.alarm:
         reason = (
             f"quality dropped {format_points(-observed, signed=False)} ({ci}), more than the {m} margin; "
-            f"a significant drop (p={format_significant(p_worse, 3)}{adjusted})"
+            f"a significant drop ({_p(p_worse)}{adjusted})"
         )
         return GateResult(name, False, observed, -margin, reason, details=details, unit=Unit.POINTS)
     needed = _needed(int(q["n_paired"]), q["se"], margin, test.alpha)
@@ -182,7 +187,7 @@ def _increase_gate(
     if inc.p_within() < alpha:
         return GateResult(inc.name, True, pct, inc.limit_pct, said, details=details, unit=Unit.PERCENT)
     if pct > inc.limit_pct and p_more < alarm:
-        reason = f"{said}: beyond the allowance, a significant increase (p={format_significant(p_more, 3)})"
+        reason = f"{said}: beyond the allowance, a significant increase ({_p(p_more)})"
         return GateResult(inc.name, False, pct, inc.limit_pct, reason, details=details, unit=Unit.PERCENT)
     reason = f"inconclusive: {said}: the suite cannot rule out more than the allowance, nor shows it" + (
         " (on_inconclusive: fail)" if strict else ""
