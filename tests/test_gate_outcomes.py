@@ -100,6 +100,11 @@ def test_the_cli_prints_inconclusive_gates_beside_a_passing_verdict(tmp_path: Pa
     assert summary.startswith("## routegate: ✅ PASSED, ")
     assert " inconclusive\n" in summary.splitlines()[0] + "\n"
     assert "| ❔ | `quality` |" in summary
+    # Each heading names the pair; passing and not-gated rows are collapsed under the answer.
+    assert "### Key deltas: `random-5000` 1 vs `random-1000` 1 (candidate − baseline)" in summary
+    assert "### Gates: `random-5000` 1 vs `random-1000` 1" in summary
+    passed = summary.index("gate(s) passed</summary>")
+    assert summary.index("| ❔ | `quality` |") < passed < summary.index("| ✅ | `privacy` |")
 
 
 def test_a_real_regression_fails_and_an_identical_policy_passes() -> None:

@@ -60,6 +60,21 @@ def _status(gate: dict[str, Any]) -> str:
     return status
 
 
+def _gate_rows(gates: list[dict[str, Any]]) -> list[str]:
+    """A gates table: status icon, name, observed, threshold, reason."""
+    rows = [
+        [
+            ICONS[_status(g)],
+            md_code(g["name"]),
+            _fmt_observed(g["observed"]),
+            _fmt_observed(g["threshold"]),
+            md_cell(g["reason"], limit=300),
+        ]
+        for g in gates
+    ]
+    return md_table(["", "gate", "observed", "threshold", "reason"], rows)
+
+
 def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = None, title: str | None = None) -> str:
     """summary.md of ``verdict``; ``title`` names what was gated (``routegate check``: the file and refs)."""
     base, cand = verdict["baseline"]["policy"], verdict["candidate"]["policy"]
@@ -96,7 +111,8 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
     overall = verdict["deltas"]["overall"]
     q, cost, err = overall["quality"], overall["cost_per_1k_usd"], overall["error_rate"]
     p95 = overall["latency_ms"]["p95"]
-    out += ["### Key deltas (candidate − baseline)", ""]
+    pair = " vs ".join(f"{md_code(p['name'])} {md_cell(str(p['version']))}" for p in (cand, base))
+    out += [f"### Key deltas: {pair} (candidate − baseline)", ""]
     out += md_table(
         ["metric", "baseline", "candidate", "delta [95% CI]"],
         [
@@ -124,24 +140,26 @@ def render_gate_markdown(verdict: dict[str, Any], *, report_path: str | None = N
             ],
         ],
     )
-    out += ["", "### Gates", ""]
+    out += ["", f"### Gates: {pair}", ""]
     rank = {"failed": 0, "inconclusive": 1, "passed": 2, "not gated": 3}
     ordered = sorted(gates, key=lambda g: rank[_status(g)])
-    rows = [
-        [
-            ICONS[_status(g)],
-            md_code(g["name"]),
-            _fmt_observed(g["observed"]),
-            _fmt_observed(g["threshold"]),
-            md_cell(g["reason"], limit=300),
-        ]
-        for g in ordered[:MAX_GATE_ROWS]
-    ]
-    out += md_table(["", "gate", "observed", "threshold", "reason"], rows)
-    if len(ordered) > MAX_GATE_ROWS:
-        out += ["", f"… and {len(ordered) - MAX_GATE_ROWS} more gates (passed or not gated; see verdict.json)."]
+    shown = [g for g in ordered if _status(g) in ("failed", "inconclusive")]
+    passed = [g for g in ordered if _status(g) == "passed"]
+    skipped = [g for g in ordered if _status(g) == "not gated"]
+    if shown:
+        out += _gate_rows(shown[:MAX_GATE_ROWS])
+    else:
+        out += ["No gate failed or was inconclusive."]
+    # Passing and not-gated rows are collapsed: the answer is the rows above (and verdict.json has every one).
+    for group, label in ((passed, "passed"), (skipped, "not gated (each says why)")):
+        if group:
+            out += ["", f"<details><summary>{len(group)} gate(s) {label}</summary>", ""]
+            out += _gate_rows(group[:MAX_GATE_ROWS])
+            if len(group) > MAX_GATE_ROWS:
+                out += ["", f"… and {len(group) - MAX_GATE_ROWS} more (see verdict.json)."]
+            out += ["", "</details>"]
     tiers = verdict["tiers"]
-    out += ["", "### Tier mix (share answered by each tier)", ""]
+    out += ["", f"### Tier mix: {pair} (share answered by each tier)", ""]
     out += md_table(
         ["", *[md_code(t) for t in tiers]],
         [
