@@ -1,4 +1,4 @@
-"""``compare.spread_extremes``: the rows a report lists as the largest drops (and, negated, rises),
+"""``notable.spread_extremes``: the rows a report lists as the largest drops (and, negated, rises),
 spread over task types where drops tie, without a full sort of every row."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routegate.stats.compare import spread_extremes
+from routegate.stats.notable import spread_extremes
 
 VALUES = st.lists(st.sampled_from([-1.0, -0.5, -0.0, 0.0, 0.25, 0.5, 1.0, float("nan"), float("inf")]), max_size=80)
 

@@ -15,9 +15,9 @@ from routegate import gate_policies, load_gates, load_policy, load_suite, render
 from routegate.gates.spec import GatesSpec
 from routegate.load.policy import Policy
 from routegate.stats.clustered import clustered_mean_delta
-from routegate.stats.compare import TEXT_LIMIT, truncate_text
 from routegate.stats.intervals import paired_mean_delta
 from routegate.stats.multiplicity import benjamini_hochberg, holm
+from routegate.stats.notable import TEXT_LIMIT, truncate_text
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSISTANT = ROOT / "policies" / "assistant.yaml"
@@ -286,3 +286,25 @@ def test_listed_regressions_spread_over_task_types_and_say_why_an_answer_is_miss
         assert "(answer text not recorded in this suite)" in html
     assert "(no response)" not in html
     assert "<h4>Reference answer</h4>" in html
+
+
+def test_a_model_swap_within_a_tier_shows_in_the_model_shift_not_the_tier_shift() -> None:
+    """support-gpt35-first swaps the fast tier's two models: every request stays on its tier."""
+    suite = load_suite(ROOT / "eval_suites" / "alpacaeval")
+    gates = GatesSpec()
+    outcome = gate_policies(
+        load_policy(str(ROOT / "policies" / "support.yaml")),
+        load_policy(str(changed_policy("support-gpt35-first"))),
+        [suite],
+        gates,
+    )
+    tiers = outcome.comparison.tier_shift
+    moved_tiers = sum(v for i, row in enumerate(tiers["counts"]) for j, v in enumerate(row) if i != j)
+    models = outcome.comparison.model_shift
+    at = {name: i for i, name in enumerate(models["models"])}
+    swapped = models["counts"][at["claude-instant-1.2"]][at["gpt-3.5-turbo-1106"]]
+    assert swapped > 100
+    assert moved_tiers < swapped  # the tier matrix alone hides most of the move
+    assert sum(map(sum, models["counts"])) == suite.examples.num_rows
+    html = render_html(verdict_json(outcome, gates), gates=outcome.verdict.gates)
+    assert "<h3>Model shift</h3>" in html

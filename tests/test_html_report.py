@@ -321,8 +321,14 @@ def test_saving_against_the_reasoning_tier(verdict: dict[str, Any], gates: tuple
 def test_tier_shift_matrix_and_tier_mix(verdict: dict[str, Any], gates: tuple[GateResult, ...]) -> None:
     html = render_html(verdict, gates=gates)
     counts = verdict["tier_shift"]["counts"]
-    diag = re.findall(r'<td class="diag">([\d,]+)</td>', html)
+    tier_table = html[html.index('id="shift"') : html.index("<h3>Model shift</h3>")]
+    diag = re.findall(r'<td class="diag">([\d,]+)</td>', tier_table)
     assert diag == [f"{counts[i][i]:,}" for i in range(len(counts))]
+    models = verdict["model_shift"]["counts"]
+    model_table = html[html.index("<h3>Model shift</h3>") : html.index('id="frontier"')]
+    assert re.findall(r'<td class="diag">([\d,]+)</td>', model_table) == [
+        f"{models[i][i]:,}" for i in range(len(models))
+    ]
     moved = sum(map(sum, counts)) - sum(counts[i][i] for i in range(len(counts)))
     assert moved > 0
     assert f"{moved:,} of {sum(map(sum, counts)):,} requests" in html

@@ -18,7 +18,7 @@ from routegate.gates.spec import GatesSpec
 from routegate.load.policy import load_policy
 from routegate.load.suite import Suite, load_suite
 from routegate.pipeline import gate_policies
-from routegate.stats.compare import _latency_deltas, compare_runs, notable_examples
+from routegate.stats.compare import _latency_deltas, compare_runs
 from routegate.stats.intervals import (
     BOOTSTRAP_MAX_N,
     SORT_FROM,
@@ -31,6 +31,7 @@ from routegate.stats.intervals import (
     percentiles_with_ci,
 )
 from routegate.stats.measure import LATENCY_QS, Columns, latency_ranks, measure
+from routegate.stats.notable import notable_examples
 from routegate.stats.summary import suite_groups, suite_slices
 from routegate.writer import dumps_json
 
@@ -204,8 +205,8 @@ def test_a_gate_splits_its_comparison_without_changing_it() -> None:
     on the other: the same comparison and summaries as computing them one after the other; evaluating
     the gates changes none of it; its single-model points are the frontier's."""
     from routegate.report.verdict import verdict_json
-    from routegate.stats.compare import notable_examples
     from routegate.stats.frontier import single_model_points
+    from routegate.stats.notable import notable_examples
 
     suites = [load_suite(ROOT / "eval_suites" / name) for name in ("routellm-mtbench", "routellm-gsm8k")]
     base = load_policy(str(ROOT / "policies" / "assistant.yaml"))

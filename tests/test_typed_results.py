@@ -17,7 +17,8 @@ from routegate.load.suite import load_suite
 from routegate.pipeline import gate_policies, replay_policy, run_policy
 from routegate.report.run_markdown import render_run_markdown
 from routegate.report.verdict import verdict_json
-from routegate.stats.compare import ComparedRun, Comparison, NotableExamples
+from routegate.stats.compare import ComparedRun, Comparison
+from routegate.stats.notable import NotableExamples
 from routegate.stats.summary import MissingRecordings, PolicyInfo, RunSummary, SuiteInfo
 from routegate.writer import dumps_json
 
@@ -50,6 +51,7 @@ COMPARISON_KEYS = (
     "slices",
     "deltas",
     "tier_shift",
+    "model_shift",
     "examples",
 )
 """The comparison's keys, in ``Comparison``'s order."""

@@ -42,9 +42,10 @@ from routegate.load.policy import Policy
 from routegate.load.suite import Suite, load_suite
 from routegate.providers.base import Provider
 from routegate.providers.recorded import RecordedProvider
-from routegate.stats.compare import Comparison, compare_runs, notable_examples
+from routegate.stats.compare import Comparison, compare_runs
 from routegate.stats.frontier import single_model_points
 from routegate.stats.intervals import DEFAULT_SEED
+from routegate.stats.notable import notable_examples
 from routegate.stats.resilience import ScenarioRun, provider_calls, resilience_report
 from routegate.stats.summary import RunResult, add_literature, suite_groups, summarise_run
 

@@ -34,6 +34,7 @@ def verdict_json(outcome: GateOutcome, gates: GatesSpec) -> dict[str, Any]:
         "tiers": c.tiers,
         "deltas": with_p_values(c.deltas, outcome.verdict.p_noninferior),
         "tier_shift": c.tier_shift,
+        "model_shift": c.model_shift,
         "examples": c.examples,
         "missing_recordings": {"baseline": base.missing_recordings, "candidate": cand.missing_recordings},
         "literature": {

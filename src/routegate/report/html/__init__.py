@@ -77,6 +77,7 @@ def build_context(
         "cards": cards(overall),
         "tiers": tiers_section(verdict),
         "shift": shift_matrix(verdict),
+        "model_shift": shift_matrix(verdict, "model_shift", "models"),
         "scatter": frontier_section(verdict),
         "latency": latency_section(verdict),
         "slices": slice_tables(verdict),

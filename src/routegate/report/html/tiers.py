@@ -130,10 +130,11 @@ def tiers_section(verdict: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def shift_matrix(verdict: Mapping[str, Any]) -> dict[str, Any]:
-    """Request counts, baseline tier (rows) -> candidate tier (columns), shaded by size, with totals."""
-    shift = verdict.get("tier_shift") or {"tiers": [], "counts": []}
-    labels = [str(t) for t in shift.get("tiers") or []]
+def shift_matrix(verdict: Mapping[str, Any], key: str = "tier_shift", names: str = "tiers") -> dict[str, Any]:
+    """Request counts, baseline tier (rows) -> candidate tier (columns), shaded by size, with totals;
+    ``key="model_shift", names="models"``: the same by answering model."""
+    shift = verdict.get(key) or {names: [], "counts": []}
+    labels = [str(t) for t in shift.get(names) or []]
     counts = [[int(v) for v in row] for row in shift.get("counts") or []]
     k = len(labels)
     total = sum(sum(r) for r in counts)
