@@ -274,6 +274,46 @@ def write_project(folder: Path, **policy_overrides: Any) -> Path:
     return write_policy(folder, **policy_overrides)
 
 
+def random_router(
+    folder: Path,
+    share: float,
+    seed: int,
+    *,
+    strong: str = "gpt-4-1106-preview",
+    weak: str = "mixtral-8x7b-instruct-v0.1",
+    fallback: bool = False,
+    private: str | None = None,
+) -> Path:
+    """A policy that sends ``share`` of requests (by a seeded hash of the id) to ``strong`` and the rest to
+    ``weak``, written in ``folder`` (beside the bundled catalog unless the folder has its own). Two with
+    the same share and other seeds have equal expected quality, cost and latency (an A/A pair).
+    ``fallback``: each tier falls back to the other model; ``private``: PII requests stay on that model."""
+    if not (folder / "models.yaml").exists():
+        shutil.copy(ROOT / "policies" / "models.yaml", folder / "models.yaml")
+    tiers: dict[str, Any] = {
+        "fast": {"models": [weak, strong] if fallback else [weak]},
+        "reasoning": {"models": [strong, weak] if fallback else [strong]},
+    }
+    rules: list[dict[str, Any]] = []
+    if private is not None:
+        tiers["private"] = {"private": True, "models": [private]}
+        rules.append({"name": "pii", "when": {"pii": True}, "tier": "private"})
+    rules.append({"name": "coin", "when": {"traffic": {"share": share, "seed": seed}}, "tier": "reasoning"})
+    data: dict[str, Any] = {
+        "name": f"random-{seed}",
+        "version": "1",
+        "owner": "tests",
+        "catalog": "models.yaml",
+        "tiers": tiers,
+        "rules": rules,
+        "default_tier": "fast",
+    }
+    if fallback:
+        data["fallback"] = {"on": ["timeout", "rate_limit", "server_error"]}
+    kind = "-fallback" if fallback else ""
+    return dump_yaml(folder / f"random-{strong}-{weak}-{share:.4f}-{seed}{kind}.yaml", data)
+
+
 def routegate_exe() -> str:
     """The ``routegate`` console script of the running interpreter's environment."""
     beside = Path(sys.executable).parent / "routegate"

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import random_router
 from routegate import gate_policies, load_gates, load_policy, load_suite
 from routegate.importers.synthetic import write_synthetic_suite
 from routegate.load.policy import Policy
@@ -68,27 +69,10 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def router(folder: Path, line: Line, share: float, seed: int) -> Policy:
-    """Sends ``share`` of requests (by a seeded hash of the id) to ``line.strong``, the rest to ``line.weak``;
-    each tier falls back to the other model, so that recorded errors do not decide the error-rate gate,
-    and requests with PII (the synthetic suite has some) stay on a private model, as they must."""
-    path = folder / f"random-{line.strong}-{line.weak}-{share:.4f}-{seed}.yaml"
-    if not path.exists():
-        private = f"  private: {{private: true, models: [{line.private}]}}\n" if line.private else ""
-        pii = "  - {name: pii, when: {pii: true}, tier: private}\n" if line.private else ""
-        path.write_text(
-            f"""name: random-{seed}
-version: "1"
-owner: tests
-catalog: models.yaml
-tiers:
-  fast: {{models: [{line.weak}, {line.strong}]}}
-  reasoning: {{models: [{line.strong}, {line.weak}]}}
-{private}rules:
-{pii}  - {{name: coin, when: {{traffic: {{share: {share}, seed: {seed}}}}}, tier: reasoning}}
-default_tier: fast
-fallback: {{on: [timeout, rate_limit, server_error]}}
-"""
-        )
+    """A random router between the line's models; each tier falls back to the other model, so that
+    recorded errors do not decide the error-rate gate, and requests with PII (the synthetic suite has
+    some) stay on a private model, as they must."""
+    path = random_router(folder, share, seed, strong=line.strong, weak=line.weak, fallback=True, private=line.private)
     return load_policy(str(path))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import changed_policy, run_cli
+from conftest import changed_policy, random_router, run_cli
 from routegate import gate_policies, load_gates, load_policy, load_suite, render_html, verdict_json
 from routegate.gates.spec import GatesSpec
 from routegate.load.policy import Policy
@@ -24,22 +24,7 @@ ASSISTANT = ROOT / "policies" / "assistant.yaml"
 
 
 def router(folder: Path, share: float, seed: int) -> Policy:
-    (folder / "models.yaml").write_bytes((ROOT / "policies" / "models.yaml").read_bytes())
-    path = folder / f"random-{share}-{seed}.yaml"
-    path.write_text(
-        f"""name: random-{seed}
-version: "1"
-owner: tests
-catalog: models.yaml
-tiers:
-  fast: {{models: [mixtral-8x7b-instruct-v0.1]}}
-  reasoning: {{models: [gpt-4-1106-preview]}}
-rules:
-  - {{name: coin, when: {{traffic: {{share: {share}, seed: {seed}}}}}, tier: reasoning}}
-default_tier: fast
-"""
-    )
-    return load_policy(str(path))
+    return load_policy(str(random_router(folder, share, seed)))
 
 
 def test_an_equal_change_on_a_small_suite_is_inconclusive_not_failed_and_says_what_would_resolve_it(

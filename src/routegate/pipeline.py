@@ -156,7 +156,7 @@ def gate_policies(
         comparison = dataclasses.replace(
             compare_runs(base, cand, seed=options.seed), examples=notable_examples(base, cand)
         )
-    verdict = evaluate_gates(comparison, gates, cand)
+    verdict = evaluate_gates(comparison, gates, cand, gates_source)
     resilience = None
     if scenarios:
         resilience, extra = drill_both(baseline, candidate, suites, scenarios, options, base, cand, gates.resilience)

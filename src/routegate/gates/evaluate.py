@@ -11,17 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Any
 
 from routegate.arrow.groups import NO_VALUE
-from routegate.errors import InputError
 from routegate.gates.privacy import privacy_gate
 from routegate.gates.result import GateResult, Verdict
-from routegate.gates.spec import GatesSpec, SliceQualityGate
+from routegate.gates.spec import GatesSpec, SliceQualityGate, check_slice_columns
 from routegate.stats.compare import Comparison
-from routegate.stats.intervals import Z95, Z_POWER_80, PairedDelta, normal_sf
+from routegate.stats.intervals import Z95, PairedDelta, normal_sf
 from routegate.stats.multiplicity import benjamini_hochberg, holm
+from routegate.stats.power import requests_to_resolve
 from routegate.stats.summary import RunResult
 from routegate.units import (
     Unit,
@@ -52,15 +51,6 @@ class _QualityTest:
 def _p(p: float) -> str:
     """A p-value as a reason shows it: ``p<0.001`` below that (the exact figure is in ``details``)."""
     return "p<0.001" if p < 0.001 else f"p={format_significant(p, 2)}"
-
-
-def _needed(n: int, se: float, margin: float, alpha: float) -> int | None:
-    """Scored requests this comparison would need for an equal-quality candidate to pass at ``margin``
-    80% of the time: ``(z_alpha + z_0.8) * se`` shrinks as 1/sqrt(n) until it reaches the margin."""
-    reach = (NormalDist().inv_cdf(1 - alpha) + Z_POWER_80) * se
-    if margin <= 0 or not math.isfinite(reach) or reach <= 0:
-        return None
-    return math.ceil(n * (reach / margin) ** 2)
 
 
 def _quality_gate(name: str, block: dict[str, Any], test: _QualityTest, p_ni: float, p_worse: float) -> GateResult:
@@ -97,7 +87,7 @@ def _quality_gate(name: str, block: dict[str, Any], test: _QualityTest, p_ni: fl
             f"a significant drop ({_p(p_worse)}{adjusted})"
         )
         return GateResult(name, False, observed, -margin, reason, details=details, unit=Unit.POINTS)
-    needed = _needed(int(q["n_paired"]), q["se"], margin, test.alpha)
+    needed = requests_to_resolve(int(q["n_paired"]), q["se"], margin, test.alpha)
     details["n_needed"] = needed
     if needed is not None and needed <= q["n_paired"]:  # the suite resolves the margin: the change sits near it
         why = (
@@ -208,13 +198,6 @@ def _slice_gates(
     """One gate per slice value: non-inferiority unadjusted (every slice must pass on its own: an
     intersection-union test), the regression alarms adjusted over the gated slices (``sg.multiplicity``)."""
     columns = sg.columns if sg.columns is not None else tuple(deltas["by_slice"])
-    unknown = [c for c in columns if c not in deltas["by_slice"]]
-    if unknown:
-        raise InputError.single(
-            "gates",
-            f"slice column(s) {', '.join(unknown)} not in the suites; slices: {', '.join(deltas['by_slice'])}",
-            "quality.slices.columns",
-        )
     everyone = deltas["overall"]["quality"]["n_paired"]
     entries: list[tuple[str, tuple[str, ...], dict[str, Any], str | None]] = []
     for col in columns:
@@ -230,9 +213,9 @@ def _slice_gates(
                 else None
             )
             entries.append((f"quality[{col}={value}]", ("by_slice", col, value), block, why_not))
-    gated = [_delta_of(block) for _, _, block, why_not in entries if why_not is None]
+    gated = {path: _delta_of(block) for _, path, block, why_not in entries if why_not is None}
     adjust = holm if sg.multiplicity == "holm" else benjamini_hochberg
-    p_worse = iter(adjust([d.p_worse() for d in gated]))
+    p_worse = iter(adjust([d.p_worse() for d in gated.values()]))
     how = "Holm" if sg.multiplicity == "holm" else "Benjamini-Hochberg"
     alarm = alarm_level(alpha, "quality slices")
     test = _QualityTest(sg.margin, alpha, alarm, strict, f"{how}-adjusted over {len(gated)} slice gates")
@@ -246,7 +229,7 @@ def _slice_gates(
                 )
             )
             continue
-        p_ni = _delta_of(block).p_noninferior(sg.margin)
+        p_ni = gated[path].p_noninferior(sg.margin)
         p_values[path] = p_ni
         out.append(_quality_gate(name, block, test, p_ni, next(p_worse)))
     return out
@@ -256,8 +239,10 @@ def evaluate_gates(
     comparison: Comparison,
     spec: GatesSpec,
     candidate: RunResult,
+    gates_source: str = "(defaults)",
 ) -> Verdict:
     """Every gate, in a fixed order: quality, slices, cost, latency, errors, fast tier, privacy.
+    ``gates_source``: where ``spec`` came from, for the position of a slice column the suites lack.
 
     Pure: ``comparison`` is read, never changed; the non-inferiority p-value of each gated quality
     block is returned in ``Verdict.p_noninferior`` (verdict.json shows it in ``deltas``).
@@ -275,6 +260,7 @@ def evaluate_gates(
     test = _QualityTest(margin, alpha, alarm_level(alpha, "quality"), strict)
     gates.append(_quality_gate("quality", overall, test, p, whole.p_worse()))
     if spec.quality.slices is not None:
+        check_slice_columns(spec, list(deltas["by_slice"]), gates_source)
         gates += _slice_gates(deltas, spec.quality.slices, alpha, strict, p_values)
 
     if spec.cost is not None:

@@ -54,15 +54,24 @@ def _z(one_sided: float) -> float:
     return NormalDist().inv_cdf(1 - one_sided)
 
 
-def _row(gate: str, quality: np.ndarray, margin: float, changed: float, z_pass: float, z_alarm: float) -> PowerRow:
+def requests_to_resolve(n: int, se: float, margin: float, alpha: float) -> int | None:
+    """Scored requests at which an equal-quality change passes at ``margin`` 80% of the time, from ``se``
+    over ``n``: ``(z_(1-alpha) + z_0.8) * se`` shrinks as 1/sqrt(n) until it reaches the margin
+    (``None``: no spread to plan from, or no margin)."""
+    reach = (_z(alpha) + Z_POWER_80) * se
+    if margin <= 0 or not math.isfinite(reach) or reach <= 0:
+        return None
+    return math.ceil(n * (reach / margin) ** 2)
+
+
+def _row(gate: str, quality: np.ndarray, margin: float, changed: float, alpha: float, z_alarm: float) -> PowerRow:
     scored = quality[np.isfinite(quality)]
     n = int(scored.size)
     if n < 2:
         return PowerRow(gate, n, margin, math.inf, math.inf, None)
     se = math.sqrt(changed * 2 * float(scored.var(ddof=1)) / n)
-    resolves = (z_pass + Z_POWER_80) * se
-    needed = math.ceil(n * (resolves / margin) ** 2) if resolves > 0 and margin > 0 else None
-    return PowerRow(gate, n, margin, resolves, (z_alarm + Z_POWER_80) * se, needed)
+    needed = requests_to_resolve(n, se, margin, alpha)
+    return PowerRow(gate, n, margin, (_z(alpha) + Z_POWER_80) * se, (z_alarm + Z_POWER_80) * se, needed)
 
 
 def power_rows(
@@ -81,8 +90,7 @@ def power_rows(
     ``alarm``, ``slice_alarm``: the overall and the slices' regression alarm levels (the slices' split
     over their number, Bonferroni: the strictest Holm step)."""
     quality = result.columns.quality
-    z_pass = _z(alpha)
-    rows = [_row("quality", quality, margin, changed, z_pass, _z(alarm))]
+    rows = [_row("quality", quality, margin, changed, alpha, _z(alarm))]
     if slice_margin is None:
         return rows
     everyone = int(np.isfinite(quality).sum())
@@ -96,5 +104,5 @@ def power_rows(
             if value != NO_VALUE and min_n <= n < everyone:
                 candidates.append((f"quality[{column}={value}]", picked))
     z_slice = _z(slice_alarm / max(1, len(candidates)))
-    rows += [_row(name, picked, slice_margin, changed, z_pass, z_slice) for name, picked in candidates]
+    rows += [_row(name, picked, slice_margin, changed, alpha, z_slice) for name, picked in candidates]
     return rows
